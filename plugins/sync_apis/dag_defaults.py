@@ -1,0 +1,57 @@
+"""What every sync-apis DAG shares: default_args, the daily timetable and the run's day."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pendulum
+
+from sync_apis import LOCAL_TZ_NAME
+from sync_apis.timetable import LocalDayTimetable
+
+OWNER = "sync-apis"
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": OWNER,
+    # API outages are usually short: 3 retries at 1, 2, 4 min (capped at 30) ride them out
+    # without hammering the API, and a real failure still shows red within ~10 minutes.
+    "retries": 3,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=30),
+    "execution_timeout": timedelta(hours=2),
+}
+
+DEFAULT_RUN_AT = "01:05"
+CONFIG_SECTION = "sync_apis"
+
+
+def run_at_for(dag_id: str) -> str:
+    """The local time a DAG's daily run becomes due.
+
+    Read from Airflow's own configuration, so operators change it without touching code:
+    ``[sync_apis] etrac_daily_run_at = 02:30`` in airflow.cfg, or the environment variable
+    ``AIRFLOW__SYNC_APIS__ETRAC_DAILY_RUN_AT=02:30``. Parse-time safe: no database access.
+    """
+    from airflow.sdk import conf
+
+    return str(conf.get(CONFIG_SECTION, f"{dag_id}_run_at", fallback=DEFAULT_RUN_AT))
+
+
+def daily_timetable(dag_id: str) -> LocalDayTimetable:
+    return LocalDayTimetable(run_at=run_at_for(dag_id), timezone=LOCAL_TZ_NAME)
+
+
+def run_day(context: Any) -> date:
+    """The local calendar day a run loads (its data interval start, in America/Sao_Paulo)."""
+    start = context["data_interval_start"]
+    if start is None:  # a run without a data interval: fall back to the logical date
+        start = context["logical_date"]
+    return pendulum.instance(start).in_timezone(LOCAL_TZ_NAME).date()
+
+
+def day_bounds(day: date) -> tuple[pendulum.DateTime, pendulum.DateTime]:
+    """[start, end) of a local day as aware datetimes."""
+    start = pendulum.datetime(day.year, day.month, day.day, tz=LOCAL_TZ_NAME)
+    return start, start.add(days=1)

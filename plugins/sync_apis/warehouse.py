@@ -1,0 +1,466 @@
+"""Loading into PostgreSQL: COPY into staging, one merge, bookkeeping in the same transaction.
+
+A load is one transaction on one connection::
+
+    with open_load(conn, run) as load:
+        stage = load.stage(TASKS)            # a temp table shaped like the target's columns
+        for page in pages:
+            stage.copy(rows_of(page))        # COPY, page by page: nothing accumulates in Python
+        stage.merge()                        # one INSERT .. ON CONFLICT (key) DO UPDATE .. WHERE changed
+        load.set_watermark(max_seen)
+        load.finish(requests=..., pages=..., retries=..., rows_received=...)
+
+Everything — rows, rejected records, the watermark and the ``sync_meta.sync_runs`` row — commits
+together or not at all, so a task killed at any point leaves the warehouse as it was and a re-run
+converges. Merges of one source take a transaction-level advisory lock, so concurrent runs of
+different days (a backfill with ``--max-active-runs 3``) queue for the short merge step instead of
+deadlocking on each other's rows, while their slow part (fetching and COPY) stays parallel.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "include" / "sql"
+
+
+# --------------------------------------------------------------------------- descriptions
+
+
+@dataclass(frozen=True)
+class Table:
+    """A warehouse table as the loader sees it.
+
+    ``columns`` are the columns filled from staging, key included, in the order of the row
+    tuples given to ``Stage.copy``. ``synced_at`` (and ``deleted_at`` when ``soft_delete``) are
+    managed here and must not be listed.
+    """
+
+    schema: str
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[str, ...]
+    soft_delete: bool = False
+    synced_at: bool = True
+
+    def __post_init__(self) -> None:
+        missing = [k for k in self.key if k not in self.columns]
+        if missing:
+            raise ValueError(f"{self.qualified}: key columns {missing} are not among the loaded columns")
+        managed = {"synced_at", "deleted_at"} & set(self.columns)
+        if managed:
+            raise ValueError(f"{self.qualified}: {sorted(managed)} are managed by the loader; don't list them")
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def ident(self) -> sql.Identifier:
+        return sql.Identifier(self.schema, self.name)
+
+    @property
+    def value_columns(self) -> tuple[str, ...]:
+        return tuple(c for c in self.columns if c not in self.key)
+
+
+@dataclass
+class RunInfo:
+    """Which run, task and slice of data a load belongs to (the sync_runs row's identity)."""
+
+    source: str
+    stream: str
+    day: date | None
+    run_id: str
+    dag_id: str
+    task_id: str
+    map_index: int = -1
+    try_number: int = 1
+
+    @classmethod
+    def from_context(cls, context: Any, *, source: str, stream: str, day: date | None) -> RunInfo:
+        ti = context["ti"]
+        map_index = getattr(ti, "map_index", None)
+        return cls(
+            source=source,
+            stream=stream,
+            day=day,
+            run_id=str(context["run_id"]),
+            dag_id=str(ti.dag_id),
+            task_id=str(ti.task_id),
+            map_index=-1 if map_index is None else int(map_index),
+            try_number=int(getattr(ti, "try_number", 1) or 1),
+        )
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    inserted: int
+    updated: int
+
+
+@dataclass
+class RunSummary:
+    source: str
+    stream: str
+    day: date | None
+    requests: int
+    pages: int
+    retries: int
+    rows_received: int
+    rows_inserted: int
+    rows_updated: int
+    rows_rejected: int
+    rows_deleted: int
+    api_total: int | None
+    waited_s: float
+    duration_s: float
+
+    def line(self) -> str:
+        day = f" {self.day.isoformat()}" if self.day else ""
+        total = f" (API total {self.api_total:,})" if self.api_total is not None else ""
+        return (
+            f"{self.source}.{self.stream}{day}: received {self.rows_received:,}{total}, "
+            f"inserted {self.rows_inserted:,}, updated {self.rows_updated:,}, "
+            f"rejected {self.rows_rejected:,}, marked deleted {self.rows_deleted:,}; "
+            f"{self.requests:,} requests, {self.pages:,} pages, {self.retries} retries, "
+            f"waited {self.waited_s:.1f} s, {self.duration_s:.1f} s"
+        )
+
+
+# --------------------------------------------------------------------------- values
+
+
+def json_text(value: Any) -> str:
+    """JSON for a jsonb column. PostgreSQL's jsonb cannot hold NUL, so it is dropped."""
+    return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":")).replace("\\u0000", "")
+
+
+def _copy_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json_text(value)
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "")
+    return value
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class Stage:
+    """A temporary table on the load's connection, dropped at commit."""
+
+    _counter = 0
+
+    def __init__(self, load: Load, table: Table) -> None:
+        self.load = load
+        self.table = table
+        Stage._counter += 1
+        self.name = f"stage_{table.schema}_{table.name}_{Stage._counter}"
+        self.ident = sql.Identifier(self.name)
+        self.rows = 0
+        cols = sql.SQL(", ").join(map(sql.Identifier, table.columns))
+        with load.conn.cursor() as cur:
+            # Same column types as the target, none of its constraints: bad rows surface at
+            # merge time with the target's own error message. _stage_ord keeps arrival order.
+            cur.execute(
+                sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+                    self.ident, cols, table.ident
+                )
+            )
+            cur.execute(
+                sql.SQL("ALTER TABLE {} ADD COLUMN _stage_ord bigint GENERATED ALWAYS AS IDENTITY").format(
+                    self.ident
+                )
+            )
+
+    def copy(self, rows: Iterable[Sequence[Any]]) -> int:
+        """COPY rows (tuples in ``table.columns`` order) into the stage; returns how many."""
+        n = 0
+        stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            self.ident, sql.SQL(", ").join(map(sql.Identifier, self.table.columns))
+        )
+        width = len(self.table.columns)
+        with self.load.conn.cursor() as cur, cur.copy(stmt) as copy:
+            for row in rows:
+                if len(row) != width:
+                    raise ValueError(f"{self.table.qualified}: row has {len(row)} values, expected {width}")
+                copy.write_row([_copy_value(v) for v in row])
+                n += 1
+        self.rows += n
+        return n
+
+    def merge(self) -> MergeResult:
+        """Upsert the staged rows; the last staged row of each key wins; unchanged rows untouched."""
+        t = self.table
+        self.load.lock_source()
+        key = sql.SQL(", ").join(map(sql.Identifier, t.key))
+        cols = sql.SQL(", ").join(map(sql.Identifier, t.columns))
+        insert_cols = list(t.columns)
+        select_vals = [sql.Identifier(c) for c in t.columns]
+        sets = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in t.value_columns]
+        compare_target = [sql.SQL("t.{}").format(sql.Identifier(c)) for c in t.value_columns]
+        compare_new = [sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in t.value_columns]
+        if t.synced_at:
+            insert_cols.append("synced_at")
+            select_vals.append(sql.SQL("now()"))
+            sets.append(sql.SQL("synced_at = EXCLUDED.synced_at"))
+        if t.soft_delete:
+            sets.append(sql.SQL("deleted_at = NULL"))
+            compare_target.append(sql.SQL("t.deleted_at"))
+            compare_new.append(sql.SQL("NULL::timestamptz"))
+        if sets:
+            # Only rows whose content changed are rewritten: a re-run of the same day touches
+            # nothing, and "updated" counts real changes.
+            conflict = sql.SQL("DO UPDATE SET {} WHERE ROW({}) IS DISTINCT FROM ROW({})").format(
+                sql.SQL(", ").join(sets),
+                sql.SQL(", ").join(compare_target),
+                sql.SQL(", ").join(compare_new),
+            )
+        else:
+            conflict = sql.SQL("DO NOTHING")
+        stmt = sql.SQL(
+            "INSERT INTO {target} AS t ({insert_cols}) "
+            "SELECT {select_vals} FROM ("
+            "  SELECT DISTINCT ON ({key}) {cols} FROM {stage} ORDER BY {key}, _stage_ord DESC"
+            ") s ORDER BY {key} "  # one lock order for every writer: no deadlocks between runs
+            "ON CONFLICT ({key}) {conflict} RETURNING (xmax = 0) AS inserted"
+        ).format(
+            target=t.ident,
+            insert_cols=sql.SQL(", ").join(map(sql.Identifier, insert_cols)),
+            select_vals=sql.SQL(", ").join(select_vals),
+            key=key,
+            cols=cols,
+            stage=self.ident,
+            conflict=conflict,
+        )
+        with self.load.conn.cursor() as cur:
+            cur.execute(stmt)
+            flags = [r[0] for r in cur.fetchall()]
+        result = MergeResult(inserted=sum(1 for f in flags if f), updated=sum(1 for f in flags if not f))
+        self.load.inserted += result.inserted
+        self.load.updated += result.updated
+        return result
+
+    def mark_missing_deleted(self, where: sql.Composable | None = None) -> int:
+        """Soft-delete target rows (optionally only those matching ``where``) absent from the stage.
+
+        Call it only after a *complete* listing: an incomplete one would delete what it missed.
+        """
+        t = self.table
+        if not t.soft_delete:
+            raise ValueError(f"{t.qualified} has no deleted_at column")
+        self.load.lock_source()
+        match = sql.SQL(" AND ").join(sql.SQL("s.{0} = t.{0}").format(sql.Identifier(k)) for k in t.key)
+        stmt = sql.SQL(
+            "UPDATE {target} AS t SET deleted_at = now() WHERE t.deleted_at IS NULL{extra} "
+            "AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})"
+        ).format(
+            target=t.ident,
+            extra=sql.SQL(" AND ({})").format(where) if where is not None else sql.SQL(""),
+            stage=self.ident,
+            match=match,
+        )
+        with self.load.conn.cursor() as cur:
+            cur.execute(stmt)
+            n = cur.rowcount
+        self.load.deleted += n
+        return n
+
+
+class Load:
+    """One transaction's worth of loading for one RunInfo; see the module docstring."""
+
+    def __init__(self, conn: psycopg.Connection[Any], run: RunInfo) -> None:
+        self.conn = conn
+        self.run = run
+        self.started_wall = datetime.now().astimezone()
+        self.started = time.monotonic()
+        self.inserted = 0
+        self.updated = 0
+        self.deleted = 0
+        self.rejected = 0
+        self.summary: RunSummary | None = None
+        self._locked = False
+
+    def stage(self, table: Table) -> Stage:
+        return Stage(self, table)
+
+    def lock_source(self) -> None:
+        if not self._locked:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"sync_apis.merge.{self.run.source}",))
+            self._locked = True
+
+    def reject(self, reason: str, raw: Any) -> None:
+        """Keep a record we could not use, with why. The same record twice is kept once."""
+        self.rejected += 1
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO sync_meta.rejected_records (source, stream, day, run_id, reason, raw, fingerprint) "
+                "VALUES (%(source)s, %(stream)s, %(day)s, %(run_id)s, %(reason)s, %(raw)s::jsonb, "
+                "        md5(%(reason)s || '|' || (%(raw)s::jsonb)::text)) "
+                "ON CONFLICT (source, stream, fingerprint) DO NOTHING",
+                {
+                    "source": self.run.source,
+                    "stream": self.run.stream,
+                    "day": self.run.day,
+                    "run_id": self.run.run_id,
+                    "reason": reason[:1000],
+                    "raw": json_text(raw),
+                },
+            )
+
+    def get_watermark(self) -> datetime | None:
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT value FROM sync_meta.watermarks WHERE source = %s AND stream = %s",
+                (self.run.source, self.run.stream),
+            )
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    def set_watermark(self, value: datetime) -> None:
+        """Advance the (source, stream) watermark; an older value (a backfill) never moves it back."""
+        if value.tzinfo is None:
+            raise ValueError("watermarks are timestamptz: pass an aware datetime")
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO sync_meta.watermarks (source, stream, value, run_id, updated_at) "
+                "VALUES (%s, %s, %s, %s, now()) "
+                "ON CONFLICT (source, stream) DO UPDATE SET value = EXCLUDED.value, run_id = EXCLUDED.run_id, "
+                "  updated_at = EXCLUDED.updated_at WHERE sync_meta.watermarks.value < EXCLUDED.value",
+                (self.run.source, self.run.stream, value, self.run.run_id),
+            )
+
+    def finish(
+        self,
+        *,
+        requests: int,
+        pages: int,
+        retries: int,
+        rows_received: int,
+        api_total: int | None = None,
+        waited_s: float = 0.0,
+    ) -> RunSummary:
+        """Write the sync_runs row (same transaction as the data) and return the summary."""
+        self.summary = RunSummary(
+            source=self.run.source,
+            stream=self.run.stream,
+            day=self.run.day,
+            requests=requests,
+            pages=pages,
+            retries=retries,
+            rows_received=rows_received,
+            rows_inserted=self.inserted,
+            rows_updated=self.updated,
+            rows_rejected=self.rejected,
+            rows_deleted=self.deleted,
+            api_total=api_total,
+            waited_s=waited_s,
+            duration_s=time.monotonic() - self.started,
+        )
+        _write_run_row(self.conn, self.run, self.started_wall, "success", self.summary, None)
+        return self.summary
+
+
+def _write_run_row(
+    conn: psycopg.Connection[Any],
+    run: RunInfo,
+    started: datetime,
+    status: str,
+    s: RunSummary | None,
+    error: str | None,
+) -> None:
+    values = {
+        "run_id": run.run_id,
+        "dag_id": run.dag_id,
+        "task_id": run.task_id,
+        "map_index": run.map_index,
+        "source": run.source,
+        "stream": run.stream,
+        "day": run.day,
+        "try_number": run.try_number,
+        "status": status,
+        "started_at": started,
+        "duration_s": s.duration_s if s else (datetime.now().astimezone() - started).total_seconds(),
+        "requests": s.requests if s else 0,
+        "pages": s.pages if s else 0,
+        "retries": s.retries if s else 0,
+        "rows_received": s.rows_received if s else 0,
+        "rows_inserted": s.rows_inserted if s else 0,
+        "rows_updated": s.rows_updated if s else 0,
+        "rows_rejected": s.rows_rejected if s else 0,
+        "rows_deleted": s.rows_deleted if s else 0,
+        "api_total": s.api_total if s else None,
+        "waited_s": s.waited_s if s else 0.0,
+        "error": error,
+    }
+    cols = list(values)
+    stmt = sql.SQL(
+        "INSERT INTO sync_meta.sync_runs ({cols}, finished_at) VALUES ({vals}, clock_timestamp()) "
+        "ON CONFLICT (run_id, task_id, map_index, source, stream, day) DO UPDATE SET {sets}, "
+        "finished_at = EXCLUDED.finished_at"
+    ).format(
+        cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
+        vals=sql.SQL(", ").join(sql.Placeholder(c) for c in cols),
+        sets=sql.SQL(", ").join(
+            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c))
+            for c in cols
+            if c not in ("run_id", "task_id", "map_index", "source", "stream", "day")
+        ),
+    )
+    with conn.cursor() as cur:
+        cur.execute(stmt, values)
+
+
+@contextmanager
+def open_load(conn: psycopg.Connection[Any], run: RunInfo) -> Iterator[Load]:
+    """One all-or-nothing load; on failure the sync_runs row says what went wrong."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.commit()  # conn.transaction() must open a real transaction, not a savepoint
+    conn.autocommit = True
+    load = Load(conn, run)
+    try:
+        with conn.transaction():
+            yield load
+    except BaseException as exc:
+        try:
+            with conn.transaction():
+                _write_run_row(conn, run, load.started_wall, "failed", None, f"{type(exc).__name__}: {exc}"[:2000])
+        except Exception:  # the database itself may be what failed; the original error matters more
+            pass
+        raise
+
+
+# --------------------------------------------------------------------------- schema files
+
+
+def sql_files(schema_name: str) -> list[str]:
+    """``include/sql/<schema>/*.sql`` as paths relative to ``include/sql``, in apply order."""
+    folder = SQL_DIR / schema_name
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no schema folder {folder}")
+    return [f"{schema_name}/{p.name}" for p in sorted(folder.glob("*.sql"))]
+
+
+def run_schema_files(conn: psycopg.Connection[Any], paths: Iterable[str]) -> list[str]:
+    """Apply schema files (relative to include/sql), each in its own transaction."""
+    applied = []
+    for rel in paths:
+        text = (SQL_DIR / rel).read_text(encoding="utf-8")
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(text.encode("utf-8"))
+        applied.append(rel)
+    return applied
+

