@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from airflow.plugins_manager import AirflowPlugin
 
 from sync_apis.timetable import LocalDayTimetable
@@ -9,4 +11,4 @@ from sync_apis.timetable import LocalDayTimetable
 
 class SyncApisPlugin(AirflowPlugin):
     name = "sync_apis"
-    timetables = [LocalDayTimetable]
+    timetables: ClassVar[list[type]] = [LocalDayTimetable]

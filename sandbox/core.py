@@ -70,7 +70,9 @@ class Response:
     @classmethod
     def json_stream(cls, chunks: Iterable[str], status: int = 200) -> Response:
         """A JSON body produced piece by piece (sent chunked, never built whole)."""
-        return cls(status, (c.encode("utf-8") for c in chunks), {"Content-Type": "application/json; charset=utf-8"})
+        return cls(
+            status, (c.encode("utf-8") for c in chunks), {"Content-Type": "application/json; charset=utf-8"}
+        )
 
     @classmethod
     def empty(cls, status: int) -> Response:
@@ -270,7 +272,9 @@ class SandboxServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> SandboxServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name=f"sandbox-{self.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name=f"sandbox-{self.name}", daemon=True
+        )
         self._thread.start()
         return self
 

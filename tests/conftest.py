@@ -94,7 +94,9 @@ def airflow_db(pg_server: PgUrl) -> Iterator[PgUrl]:
     from psycopg import sql
 
     with psycopg.connect(pg_server.url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(_META_DB.dbname)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(_META_DB.dbname))
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_META_DB.dbname)))
     from airflow.utils.db import initdb
 
@@ -116,7 +118,9 @@ def sandbox_conn_json(base_url: str, root: str, login: str, password: str) -> st
     """
     import json
 
-    return json.dumps({"conn_type": "http", "host": f"{base_url}{root}", "login": login, "password": password})
+    return json.dumps(
+        {"conn_type": "http", "host": f"{base_url}{root}", "login": login, "password": password}
+    )
 
 
 @pytest.fixture

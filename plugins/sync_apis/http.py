@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
@@ -144,8 +144,8 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def default_classify(response: requests.Response, payload: Any) -> Verdict:
@@ -181,7 +181,7 @@ def mask_secret(value: str | None) -> None:
     _mask(value)
 
 
-class _Transient(Exception):
+class _TransientError(Exception):
     def __init__(self, reason: str, wait: float | None = None, status: int | None = None, message: str = ""):
         super().__init__(reason)
         self.reason = reason
@@ -244,7 +244,7 @@ class HttpClient:
                 self.stats.paced_s += self.pacer.acquire()
             try:
                 return self._attempt(method, endpoint, path, params, json, data, headers, expect_json)
-            except _NeedsReauth as exc:
+            except _ReauthNeededError as exc:
                 if reauthed or self.reauth is None:
                     raise ApiError(
                         f"{label} answered {exc.status} after a fresh login: the credentials are rejected",
@@ -255,7 +255,7 @@ class HttpClient:
                 self.log.info("%s: token rejected (%s); logging in again", label, exc.status)
                 self.reauth()
                 attempt -= 1  # a re-login is not a failed attempt
-            except _Transient as exc:
+            except _TransientError as exc:
                 if attempt >= self.policy.max_attempts:
                     raise ApiError(
                         f"{label} failed after {attempt} attempts; last error: {exc.reason}",
@@ -302,9 +302,9 @@ class HttpClient:
             )
             body = response.content  # reads the whole body: a cut-off stream fails here
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise _Transient(type(exc).__name__) from None
+            raise _TransientError(type(exc).__name__) from None
         except requests.exceptions.ChunkedEncodingError as exc:
-            raise _Transient(type(exc).__name__) from None
+            raise _TransientError(type(exc).__name__) from None
         except requests.RequestException as exc:
             raise ApiError(f"{method} {path}: {type(exc).__name__}", endpoint=path) from None
 
@@ -321,14 +321,16 @@ class HttpClient:
         if verdict == "ok":
             if json_error is not None:
                 # A 200 whose body does not parse is a body cut short on the way: retry it.
-                raise _Transient(f"invalid JSON body ({json_error})", status=status)
+                raise _TransientError(f"invalid JSON body ({json_error})", status=status)
             return Reply(status, payload, response.headers, path)
         if verdict == "reauth":
-            raise _NeedsReauth(status)
+            raise _ReauthNeededError(status)
         message = api_message(payload, response)
         if verdict == "retry":
             wait = retry_after_seconds(response.headers.get("Retry-After"))
-            raise _Transient(f"HTTP {status}" + (f": {message}" if message else ""), wait, status, message)
+            raise _TransientError(
+                f"HTTP {status}" + (f": {message}" if message else ""), wait, status, message
+            )
         raise ApiError(
             f"{method.upper()} {path} answered HTTP {status}" + (f": {message}" if message else ""),
             status=status,
@@ -337,7 +339,7 @@ class HttpClient:
         )
 
 
-class _NeedsReauth(Exception):
+class _ReauthNeededError(Exception):
     def __init__(self, status: int):
         super().__init__(f"HTTP {status}")
         self.status = status

@@ -68,7 +68,9 @@ class Progress:
     def summary(self, **extra: Any) -> str:
         """One line saying what the task did; logged and returned (e.g. for the task's return value)."""
         fields = [f"{self.done} {self.unit}", f"{_fmt_int(self.rows)} rows in {self.elapsed():.1f} s"]
-        fields += [f"{k.replace('_', ' ')} {_fmt_int(v) if isinstance(v, int) else v}" for k, v in extra.items()]
+        fields += [
+            f"{k.replace('_', ' ')} {_fmt_int(v) if isinstance(v, int) else v}" for k, v in extra.items()
+        ]
         text = f"{self.what} done: " + ", ".join(fields)
         self.log.info("%s", text)
         return text

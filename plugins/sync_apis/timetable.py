@@ -10,13 +10,12 @@ to D2 creates exactly one run per day D1..D2 inclusive.
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import time
 from typing import Any
 
 import pendulum
-from pendulum import DateTime
-
 from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction, Timetable
+from pendulum import DateTime
 
 from sync_apis import LOCAL_TZ_NAME
 

@@ -20,6 +20,7 @@ deadlocking on each other's rows, while their slow part (fetching and COPY) stay
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+_log = logging.getLogger(__name__)
 SQL_DIR = Path(__file__).resolve().parents[2] / "include" / "sql"
 
 
@@ -59,7 +61,9 @@ class Table:
             raise ValueError(f"{self.qualified}: key columns {missing} are not among the loaded columns")
         managed = {"synced_at", "deleted_at"} & set(self.columns)
         if managed:
-            raise ValueError(f"{self.qualified}: {sorted(managed)} are managed by the loader; don't list them")
+            raise ValueError(
+                f"{self.qualified}: {sorted(managed)} are managed by the loader; don't list them"
+            )
 
     @property
     def qualified(self) -> str:
@@ -207,10 +211,16 @@ class Stage:
         key = sql.SQL(", ").join(map(sql.Identifier, t.key))
         cols = sql.SQL(", ").join(map(sql.Identifier, t.columns))
         insert_cols = list(t.columns)
-        select_vals = [sql.Identifier(c) for c in t.columns]
-        sets = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in t.value_columns]
-        compare_target = [sql.SQL("t.{}").format(sql.Identifier(c)) for c in t.value_columns]
-        compare_new = [sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in t.value_columns]
+        select_vals: list[sql.Composable] = [sql.Identifier(c) for c in t.columns]
+        sets: list[sql.Composable] = [
+            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in t.value_columns
+        ]
+        compare_target: list[sql.Composable] = [
+            sql.SQL("t.{}").format(sql.Identifier(c)) for c in t.value_columns
+        ]
+        compare_new: list[sql.Composable] = [
+            sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in t.value_columns
+        ]
         if t.synced_at:
             insert_cols.append("synced_at")
             select_vals.append(sql.SQL("now()"))
@@ -219,6 +229,7 @@ class Stage:
             sets.append(sql.SQL("deleted_at = NULL"))
             compare_target.append(sql.SQL("t.deleted_at"))
             compare_new.append(sql.SQL("NULL::timestamptz"))
+        conflict: sql.Composable
         if sets:
             # Only rows whose content changed are rewritten: a re-run of the same day touches
             # nothing, and "updated" counts real changes.
@@ -299,7 +310,9 @@ class Load:
     def lock_source(self) -> None:
         if not self._locked:
             with self.conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"sync_apis.merge.{self.run.source}",))
+                cur.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"sync_apis.merge.{self.run.source}",)
+                )
             self._locked = True
 
     def reject(self, reason: str, raw: Any) -> None:
@@ -307,7 +320,8 @@ class Load:
         self.rejected += 1
         with self.conn.cursor() as cur:
             cur.execute(
-                "INSERT INTO sync_meta.rejected_records (source, stream, day, run_id, reason, raw, fingerprint) "
+                "INSERT INTO sync_meta.rejected_records "
+                "       (source, stream, day, run_id, reason, raw, fingerprint) "
                 "VALUES (%(source)s, %(stream)s, %(day)s, %(run_id)s, %(reason)s, %(raw)s::jsonb, "
                 "        md5(%(reason)s || '|' || (%(raw)s::jsonb)::text)) "
                 "ON CONFLICT (source, stream, fingerprint) DO NOTHING",
@@ -338,8 +352,9 @@ class Load:
             cur.execute(
                 "INSERT INTO sync_meta.watermarks (source, stream, value, run_id, updated_at) "
                 "VALUES (%s, %s, %s, %s, now()) "
-                "ON CONFLICT (source, stream) DO UPDATE SET value = EXCLUDED.value, run_id = EXCLUDED.run_id, "
-                "  updated_at = EXCLUDED.updated_at WHERE sync_meta.watermarks.value < EXCLUDED.value",
+                "ON CONFLICT (source, stream) DO UPDATE "
+                "SET value = EXCLUDED.value, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at "
+                "WHERE sync_meta.watermarks.value < EXCLUDED.value",
                 (self.run.source, self.run.stream, value, self.run.run_id),
             )
 
@@ -437,9 +452,11 @@ def open_load(conn: psycopg.Connection[Any], run: RunInfo) -> Iterator[Load]:
     except BaseException as exc:
         try:
             with conn.transaction():
-                _write_run_row(conn, run, load.started_wall, "failed", None, f"{type(exc).__name__}: {exc}"[:2000])
+                _write_run_row(
+                    conn, run, load.started_wall, "failed", None, f"{type(exc).__name__}: {exc}"[:2000]
+                )
         except Exception:  # the database itself may be what failed; the original error matters more
-            pass
+            _log.warning("could not record the failed run of %s.%s", run.source, run.stream, exc_info=True)
         raise
 
 
@@ -463,4 +480,3 @@ def run_schema_files(conn: psycopg.Connection[Any], paths: Iterable[str]) -> lis
             cur.execute(text.encode("utf-8"))
         applied.append(rel)
     return applied
-

@@ -46,7 +46,7 @@ PROBE = textwrap.dedent(
 )
 
 
-def local_day(value) -> str:  # noqa: ANN001 - a datetime from the metadata DB
+def local_day(value) -> str:
     return pendulum.instance(value).in_timezone("America/Sao_Paulo").to_date_string()
 
 
@@ -62,8 +62,16 @@ def test_dags_test_and_backfill_load_exactly_the_requested_days(pg_server, tmp_p
 
         stack.cli("dags", "unpause", "timetable_probe")
         stack.cli(
-            "backfill", "create", "--dag-id", "timetable_probe",
-            "--from-date", "2025-03-12", "--to-date", "2025-03-14", "--max-active-runs", "3",
+            "backfill",
+            "create",
+            "--dag-id",
+            "timetable_probe",
+            "--from-date",
+            "2025-03-12",
+            "--to-date",
+            "2025-03-14",
+            "--max-active-runs",
+            "3",
         )
         runs = [r for r in stack.wait_for_runs("timetable_probe", expected=4) if r.run_type == "backfill"]
         assert [local_day(r.data_interval_start) for r in runs] == ["2025-03-12", "2025-03-13", "2025-03-14"]

@@ -38,15 +38,21 @@ def load(conn, rows, *, complete: bool = False, run_info: RunInfo | None = None)
 
 
 def table(conn):
-    return conn.execute("SELECT thing_id, name, raw, synced_at, deleted_at FROM demo.things ORDER BY 1").fetchall()
+    return conn.execute(
+        "SELECT thing_id, name, raw, synced_at, deleted_at FROM demo.things ORDER BY 1"
+    ).fetchall()
 
 
 def test_schema_files_apply_twice(warehouse_conn) -> None:
     warehouse_conn.autocommit = True
     run_schema_files(warehouse_conn, sql_files("sync_meta"))
     run_schema_files(warehouse_conn, sql_files("sync_meta"))
-    names = {r[0] for r in warehouse_conn.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'sync_meta'")}
+    names = {
+        r[0]
+        for r in warehouse_conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'sync_meta'"
+        )
+    }
     assert names == {"sync_runs", "watermarks", "rejected_records"}
 
 

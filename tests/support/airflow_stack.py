@@ -30,7 +30,9 @@ import requests
 from tests.support.pg import PgUrl, create_database, drop_database
 
 REPO = Path(__file__).resolve().parents[2]
-AIRFLOW = str(REPO / ".venv" / "bin" / "airflow") if (REPO / ".venv" / "bin" / "airflow").exists() else "airflow"
+AIRFLOW = (
+    str(REPO / ".venv" / "bin" / "airflow") if (REPO / ".venv" / "bin" / "airflow").exists() else "airflow"
+)
 
 
 def free_port() -> int:
@@ -151,9 +153,9 @@ class AirflowStack:
             [AIRFLOW, *args], env=self.env(), capture_output=True, text=True, timeout=timeout, check=False
         )
         if result.returncode != 0:
-            raise AssertionError(
-                f"airflow {' '.join(args)} exited {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-            )
+            command = " ".join(args)
+            output = f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            raise AssertionError(f"airflow {command} exited {result.returncode}\n{output}")
         return result.stdout
 
     def _wait_healthy(self, timeout: float = 120) -> None:

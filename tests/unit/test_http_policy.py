@@ -60,8 +60,13 @@ def client(server: SandboxServer, sleeps: list[float], **policy: float) -> HttpC
 
 @pytest.mark.parametrize(
     "kind,extra",
-    [("status", {"status": 503, "times": 2}), ("reset", {"times": 2}), ("truncate", {"times": 2}),
-     ("slow", {"delay": 1.0, "times": 2}), ("rate_limit", {"times": 2})],
+    [
+        ("status", {"status": 503, "times": 2}),
+        ("reset", {"times": 2}),
+        ("truncate", {"times": 2}),
+        ("slow", {"delay": 1.0, "times": 2}),
+        ("rate_limit", {"times": 2}),
+    ],
 )
 def test_transient_faults_are_retried_then_succeed(server, sleeps, kind, extra) -> None:
     server.faults.arm(kind, **extra)

@@ -17,7 +17,11 @@ def sp(*args: int) -> pendulum.DateTime:
 
 def test_manual_run_loads_the_local_day_containing_the_date() -> None:
     tt = LocalDayTimetable()
-    for instant in (sp(2025, 3, 10), sp(2025, 3, 10, 23, 59), pendulum.datetime(2025, 3, 11, 2, 59, tz="UTC")):
+    for instant in (
+        sp(2025, 3, 10),
+        sp(2025, 3, 10, 23, 59),
+        pendulum.datetime(2025, 3, 11, 2, 59, tz="UTC"),
+    ):
         interval = tt.infer_manual_data_interval(run_after=instant)
         assert interval == DataInterval(sp(2025, 3, 10), sp(2025, 3, 11)), instant
 
@@ -26,7 +30,9 @@ def test_backfill_range_yields_each_day_inclusive() -> None:
     tt = LocalDayTimetable()
     restriction = TimeRestriction(earliest=sp(2025, 3, 10), latest=sp(2025, 3, 12), catchup=True)
     starts, last = [], None
-    while (info := tt.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)) is not None:
+    while (
+        info := tt.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
+    ) is not None:
         starts.append(info.data_interval.start)
         last = info.data_interval
     assert starts == [sp(2025, 3, 10), sp(2025, 3, 11), sp(2025, 3, 12)]
