@@ -1,0 +1,114 @@
+"""Fake Auvo rate limit (auvo-api.md §6.1) and fault injection: the core's generic kinds plus
+the Auvo-specific ``expire_token`` and ``duplicate_page``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+import requests
+
+from sandbox.auvo import AuvoConfig, AuvoServer, make_server
+from sandbox.auvo.client import SandboxClient
+from sandbox.core import SAO_PAULO, Clock
+
+NOW = datetime(2025, 3, 13, 12, 0, tzinfo=SAO_PAULO)
+SMALL: dict[str, Any] = {"seed": 7, "tasks_per_day": 12, "customers": 25, "rate_limit_per_minute": None}
+WEEK = {"startDate": "2025-03-03T00:00:00", "endDate": "2025-03-12T23:59:59"}
+RATE_BODY = {"error": "Rate limit temporarily exceeded"}
+
+
+@pytest.fixture
+def auvo() -> Iterator[Callable[..., tuple[AuvoServer, SandboxClient]]]:
+    servers: list[AuvoServer] = []
+
+    def start(**overrides: Any) -> tuple[AuvoServer, SandboxClient]:
+        server = make_server(AuvoConfig(**{**SMALL, **overrides}), clock=Clock(NOW))
+        server.start()
+        servers.append(server)
+        return server, SandboxClient(server)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def test_rate_limit_kicks_in_at_the_budget(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+    _server, client = auvo(rate_limit_per_minute=5)
+    client.login()  # request 1: login counts too
+    statuses = [client.get("/users", param_filter={}).status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 200, 403]
+    limited = client.get("/users", param_filter={})
+    assert limited.status_code == 403
+    assert limited.json() == RATE_BODY
+    assert "Retry-After" not in limited.headers  # §6.1: none documented
+
+
+def test_rate_limit_429_mode_and_retry_after(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+    server, client = auvo(rate_limit_per_minute=2, rate_limit_status=429, rate_limit_retry_after=True)
+    client.login()
+    assert client.get("/users", param_filter={}).status_code == 200
+    limited = client.get("/users", param_filter={})
+    assert limited.status_code == 429 and limited.json() == RATE_BODY
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    server.config.rate_limit_per_minute = None  # the live config is read on every request
+    assert client.get("/users", param_filter={}).status_code == 200
+
+
+def test_rate_limit_fault_uses_the_auvo_answer(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+    server, client = auvo()
+    client.login()
+    server.faults.arm("rate_limit", times=2, path="/customers")
+    assert client.get("/users", param_filter={}).status_code == 200  # other paths unaffected
+    first = client.get("/customers", param_filter={})
+    assert first.status_code == 403 and first.json() == RATE_BODY
+    assert client.get("/customers", param_filter={}).status_code == 403
+    assert client.get("/customers", param_filter={}).status_code == 200
+
+
+def test_5xx_burst_slow_reset_and_truncate(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+    server, client = auvo()
+    client.login()
+    server.faults.arm("status", status=502, times=2)
+    assert [client.get("/teams", param_filter={}).status_code for _ in range(3)] == [502, 502, 200]
+    server.faults.arm("slow", delay=0.4)
+    started = time.monotonic()
+    assert client.get("/teams", param_filter={}).status_code == 200
+    assert time.monotonic() - started >= 0.4
+    server.faults.arm("reset")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        client.get("/teams", param_filter={})
+    server.faults.arm("truncate", path="/tasks")
+    with pytest.raises(requests.exceptions.RequestException):
+        client.get("/tasks", param_filter=WEEK).json()
+    assert client.get("/tasks", param_filter=WEEK).status_code == 200
+    assert [e.fault for e in server.log if e.fault] == ["status", "status", "slow", "reset", "truncate"]
+
+
+def test_duplicate_page_serves_page_k_again(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+    server, client = auvo()
+    clean = list(client.pages("/tasks", param_filter=WEEK, page_size=10))
+    assert len(clean) >= 3
+    server.faults.arm("duplicate_page", path="/tasks")
+    faulty = list(client.pages("/tasks", param_filter=WEEK, page_size=10))
+    assert faulty[0] == clean[0]
+    assert faulty[1] == clean[0]  # the same records on two pages
+    assert faulty[2:] == clean[2:]  # one-shot fault: later pages are right again
+    second = client.get("/tasks", param_filter=WEEK, page=2, pageSize=10)
+    assert second.json()["result"]["entityList"] == clean[1]
+    server.faults.arm("duplicate_page", path="/customers", skip=1)
+    customers = list(client.pages("/customers", param_filter={}, page_size=5))
+    assert customers[2] == customers[1] and customers[1] != customers[0]
+
+
+def test_expire_token_mid_sync(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+    server, client = auvo()
+    server.faults.arm("expire_token", path="/tasks", skip=2)
+    statuses = [client.get("/tasks", param_filter=WEEK, page=p, pageSize=10).status_code for p in (1, 2, 3)]
+    assert statuses == [200, 200, 401]
+    assert client.get("/users", param_filter={}).status_code == 401  # the token itself is expired now
+    client.login()
+    assert client.get("/tasks", param_filter=WEEK, page=3, pageSize=10).status_code == 200
