@@ -202,19 +202,14 @@ def auvo_sandbox() -> Iterator[Any]:
         server.stop()
 
 
-def _with_known_fields(config_cls: Any, wanted: dict[str, Any]) -> Any:
-    import dataclasses
-
-    names = {f.name for f in dataclasses.fields(config_cls)}
-    return config_cls(**{k: v for k, v in wanted.items() if k in names})
-
-
 def small_etrac_config(config_cls: Any) -> Any:
-    return _with_known_fields(config_cls, {"seed": 7, "vehicles": 5})
+    """Five vehicles with a coarser fix cadence: a few thousand positions per day, seconds to load."""
+    return config_cls(seed=7, vehicles=5, drive_fix_interval_s=(90, 240))
 
 
 def small_auvo_config(config_cls: Any) -> Any:
-    return _with_known_fields(config_cls, {"seed": 7})
+    """Two weeks of history with ~20 tasks a day and the default reference data."""
+    return config_cls(seed=7, history_days=14)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

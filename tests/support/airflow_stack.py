@@ -64,6 +64,8 @@ class AirflowStack:
         self.dags_folder = dags_folder or REPO / "dags"
         self.home = Path(tempfile.mkdtemp(prefix="sync-apis-stack-"))
         self.port = free_port()
+        self.log_port = free_port()
+        self.trigger_log_port = free_port()
         self.meta: PgUrl | None = None
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.extra_env = dict(extra_env or {})
@@ -94,6 +96,10 @@ class AirflowStack:
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
                 "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
+                # The scheduler serves task logs on a fixed port by default (8793): a stack
+                # started by `make run`, or a second test stack, must not collide with it.
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_port),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.trigger_log_port),
                 "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "plugins")]),
             }
         )

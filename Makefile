@@ -1,0 +1,53 @@
+# sync-apis developer entry points. `make run` is the one command a newcomer needs.
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+# The stamp lives inside .venv so deleting the venv also forgets that it was installed.
+VENV_STAMP := $(VENV)/.installed-requirements
+REQUIREMENTS := requirements.txt requirements-dev.txt
+PYTEST_ARGS ?=
+
+.PHONY: help venv run stop status test lint bench clean
+
+help: ## Show this help
+	@echo "sync-apis - make targets:"
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
+	@echo ""
+	@echo "Start here: make run   (local Airflow + embedded Postgres + sandbox APIs, no credentials)"
+
+venv: $(VENV_STAMP) ## Create .venv (Python 3.11) and install requirements (only when they change)
+
+$(VENV_STAMP): $(REQUIREMENTS)
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+		echo "error: $(PYTHON) not found. Install Python 3.11 (e.g. 'apt-get install python3.11 python3.11-venv'," \
+		     "pyenv or uv) or pass PYTHON=/path/to/python3.11"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { \
+		echo "error: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'); 3.11+ is required"; exit 1; }
+	@test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV_PY) -m pip install -r requirements.txt -r requirements-dev.txt
+	@touch $@
+
+run: venv ## Start the local stack: Airflow UI, scheduler, embedded Postgres, sandbox APIs (Ctrl+C stops)
+	$(VENV_PY) scripts/devstack.py run
+
+stop: ## Stop a stack started by `make run` (from another terminal)
+	@if [ -x $(VENV_PY) ]; then $(VENV_PY) scripts/devstack.py stop; else echo "nothing to stop (no .venv)"; fi
+
+status: ## Show which local stack processes are running
+	@$(VENV_PY) scripts/devstack.py status
+
+test: venv ## Run the test suite (extra flags: make test PYTEST_ARGS="-m 'not slow' -x")
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv ## ruff check, ruff format --check, mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: venv ## Run the benchmarks
+	$(VENV_PY) -m bench
+
+clean: stop ## Stop the stack and delete local state (.local/: database, logs, generated password)
+	rm -rf .local

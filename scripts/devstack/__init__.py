@@ -1,0 +1,1 @@
+"""The local development stack behind `make run` (see scripts/devstack.py)."""

@@ -1,0 +1,50 @@
+"""Runs *inside* the Airflow environment (a subprocess with AIRFLOW_HOME etc. set) to read and write
+connections in the metadata DB in one process instead of one slow `airflow connections` call each.
+
+    python airflow_side.py describe ID [ID...]   -> {"ID": "description or null", ...} for existing ids
+    python airflow_side.py upsert < '{"ID": {conn_type, host, ...}}'   (stdin: passwords stay out of `ps`)
+
+Standalone on purpose: it must not import the devstack package (different sys.path).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def describe(conn_ids: list[str]) -> dict[str, str | None]:
+    from airflow.models.connection import Connection
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(Connection.conn_id, Connection.description).filter(
+            Connection.conn_id.in_(conn_ids)
+        )
+        return dict(rows.all())
+
+
+def upsert(specs: dict[str, dict[str, object]]) -> None:
+    from airflow.models.connection import Connection
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        for conn_id, spec in specs.items():
+            session.query(Connection).filter(Connection.conn_id == conn_id).delete()
+            session.add(Connection(conn_id=conn_id, **spec))  # type: ignore[arg-type]
+
+
+def main(argv: list[str]) -> int:
+    command, args = argv[0], argv[1:]
+    if command == "describe":
+        print(json.dumps(describe(args)))
+    elif command == "upsert":
+        upsert(json.loads(sys.stdin.read()))
+    else:
+        print(f"unknown command {command}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
