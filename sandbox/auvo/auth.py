@@ -52,6 +52,11 @@ class TokenStore:
             self._expiry[token] = expires
         return token, expires
 
+    def issued(self) -> list[str]:
+        """Every token handed out so far (tests look for them where secrets must never be)."""
+        with self._lock:
+            return list(self._expiry)
+
     def valid(self, token: str, now: datetime) -> bool:
         with self._lock:
             expires = self._expiry.get(token)

@@ -1,0 +1,1 @@
+"""Local fake Auvo and e-Track servers with deterministic worlds (``python -m sandbox``)."""
