@@ -149,22 +149,35 @@ def connect_airflow(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, 
     return connect
 
 
-@pytest.fixture(scope="session")
-def dagbag(airflow_db: PgUrl) -> Any:
+def load_dagbag() -> Any:
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(REPO / "dags"), include_examples=False)
+    return DagBag(dag_folder=str(REPO / "dags"))
+
+
+@pytest.fixture(scope="session")
+def dagbag(airflow_db: PgUrl) -> Any:
+    """The repository's DAGs, parsed once, untouched (policy tests read them)."""
+    return load_dagbag()
 
 
 @pytest.fixture
-def run_dag(dagbag: Any) -> Callable[..., Any]:
-    """Run a DAG for one local day with ``dag.test()`` (in-process, real tasks); returns the DagRun."""
+def run_dag(airflow_db: PgUrl) -> Callable[..., Any]:
+    """Run a DAG for one local day with ``dag.test()`` (in-process, real tasks); returns the DagRun.
+
+    The DAG is parsed afresh for each call: ``dag.test()`` keeps a run's conf on the in-memory
+    DAG's params, which would leak into the next run. Retries are off — a failing task should
+    fail the test now, not after Airflow's real retry delays.
+    """
 
     def run(dag_id: str, day: date, conf: dict[str, Any] | None = None) -> Any:
         import pendulum
 
-        dag = dagbag.get_dag(dag_id)
-        assert dag is not None, f"{dag_id} not found; import errors: {dagbag.import_errors}"
+        bag = load_dagbag()
+        dag = bag.get_dag(dag_id)
+        assert dag is not None, f"{dag_id} not found; import errors: {bag.import_errors}"
+        for task in dag.tasks:
+            task.retries = 0
         logical = pendulum.datetime(day.year, day.month, day.day, tz="America/Sao_Paulo")
         return dag.test(logical_date=logical, run_conf=conf or {})
 

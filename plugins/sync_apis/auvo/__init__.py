@@ -1,0 +1,4 @@
+"""Auvo API v2 -> PostgreSQL.
+
+hook (auth, paging), streams (what to fetch), parse (record -> row), sync (the load loop).
+"""

@@ -1,0 +1,396 @@
+"""The generic extract-and-load loop for Auvo streams, and the bodies of the DAG's tasks.
+
+One stream task = one ``open_load`` transaction: pages are parsed and COPYed into a staging
+table as they arrive, merged once, then bookkeeping (watermark, deletions, the sync_runs row)
+commits with the data. A kill at any point leaves the warehouse as it was; a re-run converges.
+
+What a run loads for its local day D = [start, end) (docs/design.md, warehouse contract):
+
+- ``tasks``: every task whose ``taskDate`` is in D; every task with ``dateLastUpdate`` in
+  [start - overlap, end) (the API still needs startDate/endDate, so a very wide window is sent,
+  auvo-api.md §7); every task deleted in that window (``GET tasks/GetDeletedTasks``) gets
+  ``deleted_at``.
+- ``customers``: ``dateLastUpdate`` >= the stored watermark - overlap (all of them the first time).
+- ``expenses``: expenses dated in D; a complete listing marks the day's missing ones deleted.
+- the snapshot entities: the full list; only a *complete* listing (stop signal reached and
+  ``totalItems`` matched) marks missing ids deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from psycopg import sql
+
+from sync_apis.auvo.hook import AuvoHook, Listing
+from sync_apis.auvo.parse import Rejection, api_time, local_time, to_row
+from sync_apis.auvo.streams import BY_NAME, DELETED_TASKS_PATH, STREAM_PARALLELISM, Mode, Stream
+from sync_apis.http import HttpPolicy, Pacer, TokenBucket
+from sync_apis.progress import Progress
+from sync_apis.warehouse import Load, RunInfo, RunSummary, Stage, Table, open_load
+
+log = logging.getLogger(__name__)
+
+SOURCE = "auvo"
+SCHEMA = "auvo"
+# The API's documented budget is 400 requests/minute per egress IP (§6.1). We aim under it.
+API_BUDGET_PER_MINUTE = 400
+BUDGET_SAFETY = 0.9
+WIDE_START = "2000-01-01T00:00:00"  # "very wide window" for the dateLastUpdate queries (§7)
+WIDE_END = "2099-12-31T23:59:59"
+
+
+class IncompleteListingError(Exception):
+    """The API's pages did not add up to its own totalItems: retry rather than load a hole."""
+
+
+def table_of(stream: Stream) -> Table:
+    return Table(SCHEMA, stream.table, (stream.key.name,), stream.all_columns, soft_delete=True)
+
+
+# --------------------------------------------------------------------------- pacing
+
+_pacers: dict[float, Pacer] = {}
+_pacers_lock = threading.Lock()
+
+
+def per_task_rate(budget_per_minute: float, parallelism: int = STREAM_PARALLELISM) -> float:
+    """Requests/minute one task process may use so ``parallelism`` tasks stay under the budget."""
+    return max(1.0, budget_per_minute * BUDGET_SAFETY / max(1, parallelism))
+
+
+def process_pacer(requests_per_minute: float) -> Pacer:
+    """One token bucket per process and rate, shared by every hook in it (``dag.test()`` runs
+    all tasks in one process). Swappable: a shared Redis budget only has to be a ``Pacer``."""
+    with _pacers_lock:
+        pacer = _pacers.get(requests_per_minute)
+        if pacer is None:
+            pacer = _pacers[requests_per_minute] = TokenBucket(requests_per_minute)
+        return pacer
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class Window:
+    """The run's local day [start, end) and the overlap for updated-since queries."""
+
+    day: date
+    start: datetime
+    end: datetime
+    overlap: timedelta
+
+    @property
+    def since(self) -> datetime:
+        return self.start - self.overlap
+
+    def day_filter(self) -> dict[str, str]:
+        # Full timestamps, end inclusive to the second (§2: "always send full timestamps").
+        return {"startDate": api_time(self.start), "endDate": api_time(self.end - timedelta(seconds=1))}
+
+
+@dataclass
+class StreamResult:
+    summary: RunSummary
+    complete: bool
+
+    def line(self) -> str:
+        return self.summary.line()
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+class StreamRun:
+    """Extract-and-load of one stream for one window, inside one Load."""
+
+    def __init__(self, stream: Stream, hook: AuvoHook, load: Load, window: Window, logger: Any) -> None:
+        self.stream = stream
+        self.hook = hook
+        self.load = load
+        self.window = window
+        self.log = logger
+        self.table = table_of(stream)
+        self.received = 0
+        self.pages = 0
+        self.max_cursor: datetime | None = None
+
+    def _stats(self) -> tuple[int, float]:
+        s = self.hook.stats
+        return s.retries, s.paced_s
+
+    def copy_listing(self, stage: Stage, listing: Listing, what: str, keep: Any = None) -> Listing:
+        """Stream every page of ``listing`` into ``stage`` (optionally only records ``keep`` accepts)."""
+        progress = Progress(self.log, what, unit="pages", stats=self._stats)
+        for items in listing.pages():
+            progress.total = listing.paginator.pages_expected
+            self.received += len(items)
+            self.pages += 1
+            chosen = [r for r in items if keep is None or keep(r)]
+            # Parse the page first: rejections are written on this same connection, which must
+            # not be in the middle of a COPY when they are.
+            stage.copy(list(self._rows(chosen)))
+            progress.step(1, rows=len(items))
+        progress.summary(
+            api_total=listing.total_items if listing.total_items is not None else "n/a",
+            stop=listing.paginator.stop_reason,
+            complete="yes" if listing.complete else "no",
+        )
+        return listing
+
+    def _rows(self, records: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+        cursor_field = self.stream.cursor_field
+        for record in records:
+            row = to_row(self.stream, record)
+            if isinstance(row, Rejection):
+                self.load.reject(row.reason, row.raw)
+                continue
+            if cursor_field:
+                seen = local_time(record.get(cursor_field))
+                if seen is not None and (self.max_cursor is None or seen > self.max_cursor):
+                    self.max_cursor = seen
+            yield row
+
+    def require_complete(self, listing: Listing, what: str) -> None:
+        pg = listing.paginator
+        if pg.complete or pg.stop_reason.startswith("404 on page 1"):
+            return
+        raise IncompleteListingError(
+            f"{what}: received {pg.received} records but the API reported totalItems={pg.total_items} "
+            f"(stopped on: {pg.stop_reason}); nothing was written, the task will retry"
+        )
+
+    # -- modes ----------------------------------------------------------------------------
+
+    def run(self) -> tuple[int | None, bool]:
+        """Returns (api_total to record, whether deletions could be decided)."""
+        mode = self.stream.mode
+        if mode is Mode.SNAPSHOT:
+            return self._snapshot()
+        if mode is Mode.UPDATED_SINCE:
+            return self._updated_since()
+        if mode is Mode.DAY:
+            return self._day()
+        return self._tasks()
+
+    def _listing(self, path: str, param_filter: dict[str, Any]) -> Listing:
+        return self.hook.listing(path, param_filter, page_size=self.stream.page_size)
+
+    def _snapshot(self) -> tuple[int | None, bool]:
+        stage = self.load.stage(self.table)
+        listing = self.copy_listing(stage, self._listing(self.stream.path, {}), f"auvo.{self.stream.name}")
+        self.require_complete(listing, f"auvo.{self.stream.name}")
+        stage.merge()
+        if listing.complete:
+            stage.mark_missing_deleted()
+        else:
+            self.log.warning(
+                "auvo.%s: listing not confirmed complete (%s); no deletions decided",
+                self.stream.name,
+                listing.paginator.stop_reason,
+            )
+        return listing.total_items, listing.complete
+
+    def _updated_since(self) -> tuple[int | None, bool]:
+        watermark = self.load.get_watermark()
+        param_filter: dict[str, Any] = {}
+        if watermark is not None:
+            param_filter["dateLastUpdate"] = api_time(watermark - self.window.overlap)
+        what = f"auvo.{self.stream.name} since {param_filter.get('dateLastUpdate', 'the beginning')}"
+        stage = self.load.stage(self.table)
+        listing = self.copy_listing(stage, self._listing(self.stream.path, param_filter), what)
+        self.require_complete(listing, what)
+        stage.merge()
+        if self.max_cursor is not None:
+            self.load.set_watermark(self.max_cursor)
+        # The total of an updated-since query says nothing about the warehouse's row count.
+        return None, listing.complete
+
+    def _day(self) -> tuple[int | None, bool]:
+        day_field = self.stream.day_field
+        assert day_field is not None
+        stage = self.load.stage(self.table)
+        what = f"auvo.{self.stream.name} {self.window.day}"
+        listing = self.copy_listing(stage, self._listing(self.stream.path, self.window.day_filter()), what)
+        self.require_complete(listing, what)
+        stage.merge()
+        if listing.complete:
+            column = sql.Identifier(_column_for(self.stream, day_field))
+            stage.mark_missing_deleted(
+                sql.SQL("t.{col} >= {start} AND t.{col} < {end}").format(
+                    col=column, start=sql.Literal(self.window.start), end=sql.Literal(self.window.end)
+                )
+            )
+        return listing.total_items, listing.complete
+
+    def _tasks(self) -> tuple[int | None, bool]:
+        w = self.window
+        stage = self.load.stage(self.table)
+        day = self.copy_listing(stage, self._listing(self.stream.path, w.day_filter()), f"auvo.tasks {w.day}")
+        self.require_complete(day, f"auvo.tasks {w.day}")
+
+        def updated_in_window(record: Any) -> bool:
+            # The API has no upper bound for dateLastUpdate; later changes belong to later runs.
+            moment = local_time(record.get("dateLastUpdate")) if isinstance(record, dict) else None
+            return moment is None or moment < w.end
+
+        since = {"startDate": WIDE_START, "endDate": WIDE_END, "dateLastUpdate": api_time(w.since)}
+        what = f"auvo.tasks updated since {since['dateLastUpdate']}"
+        updates = self.copy_listing(
+            stage, self._listing(self.stream.path, since), what, keep=updated_in_window
+        )
+        self.require_complete(updates, what)
+        stage.merge()
+
+        deleted_stage = self.load.stage(self.table)
+        what = f"auvo.tasks deleted since {since['dateLastUpdate']}"
+        deleted = self.copy_listing(
+            deleted_stage, self._listing(DELETED_TASKS_PATH, since), what, keep=updated_in_window
+        )
+        self.require_complete(deleted, what)
+        self.mark_tasks_deleted(deleted_stage)
+        return day.total_items, day.complete
+
+    def mark_tasks_deleted(self, stage: Stage) -> int:
+        """Tasks listed by GetDeletedTasks: keep a tombstone, set deleted_at once.
+
+        ``deleted_at`` is the task's last ``dateLastUpdate`` (the deletion, as the API reports
+        it), not now(): re-running the day writes the same value, so the run is idempotent.
+        Tasks never seen alive are inserted as tombstones so the deletion is on record.
+        """
+        t = self.table
+        cols = sql.SQL(", ").join(map(sql.Identifier, t.columns))
+        self.load.lock_source()
+        with self.load.conn.cursor() as cur:
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO {target} ({cols}, deleted_at) "
+                    "SELECT DISTINCT ON (task_id) {cols}, coalesce(date_last_update, now()) FROM {stage} "
+                    "ORDER BY task_id, _stage_ord DESC "
+                    "ON CONFLICT (task_id) DO NOTHING"
+                ).format(target=t.ident, cols=cols, stage=stage.ident)
+            )
+            tombstones = cur.rowcount
+            cur.execute(
+                sql.SQL(
+                    "UPDATE {target} AS t SET deleted_at = coalesce(s.date_last_update, now()) "
+                    "FROM (SELECT DISTINCT ON (task_id) task_id, date_last_update FROM {stage} "
+                    "      ORDER BY task_id, _stage_ord DESC) s "
+                    "WHERE t.task_id = s.task_id AND t.deleted_at IS NULL"
+                ).format(target=t.ident, stage=stage.ident)
+            )
+            marked = cur.rowcount
+        self.load.deleted += marked
+        self.load.inserted += tombstones
+        return marked + tombstones
+
+
+def _column_for(stream: Stream, api_field: str) -> str:
+    for column in (stream.key, *stream.columns):
+        if api_field in column.sources:
+            return column.name
+    raise KeyError(f"{stream.name}: no column for API field {api_field!r}")
+
+
+def sync_stream(
+    conn: Any, hook: AuvoHook, stream_name: str, window: Window, run: RunInfo, logger: Any = log
+) -> StreamResult:
+    """Load one stream for one window in one transaction; returns the run summary."""
+    stream = BY_NAME[stream_name]
+    before = hook.stats
+    with open_load(conn, run) as load:
+        job = StreamRun(stream, hook, load, window, logger)
+        api_total, complete = job.run()
+        after = hook.stats
+        summary = load.finish(
+            requests=after.requests - before.requests,
+            pages=job.pages,
+            retries=after.retries - before.retries,
+            rows_received=job.received,
+            api_total=api_total,
+            waited_s=(after.paced_s - before.paced_s) + (after.backoff_s - before.backoff_s),
+        )
+    logger.info("%s", summary.line())
+    return StreamResult(summary, complete)
+
+
+# --------------------------------------------------------------------------- task bodies
+
+
+def make_hook(
+    auvo_conn_id: str,
+    *,
+    budget_per_minute: float,
+    backoff_base_s: float,
+    max_attempts: int,
+    logger: Any = log,
+) -> AuvoHook:
+    policy = HttpPolicy(read_timeout=120.0, backoff_base=backoff_base_s, max_attempts=max_attempts)
+    return AuvoHook(
+        auvo_conn_id, policy=policy, pacer=process_pacer(per_task_rate(budget_per_minute)), logger=logger
+    )
+
+
+def window_for(day: date, overlap_minutes: float) -> Window:
+    from sync_apis.dag_defaults import day_bounds
+
+    start, end = day_bounds(day)
+    return Window(day, start, end, timedelta(minutes=float(overlap_minutes)))
+
+
+def _db_conn() -> Any:
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    from sync_apis.config import conn_id
+
+    return PostgresHook(postgres_conn_id=conn_id("sync_apis_db")).get_conn()
+
+
+def apply_schema_task(context: Any, logger: Any = log) -> str:
+    """Apply include/sql/auvo (after sync_meta), then adopt any tables left by the old script."""
+    from sync_apis.auvo.legacy import adopt_legacy
+    from sync_apis.warehouse import run_schema_files, sql_files
+
+    conn = _db_conn()
+    try:
+        conn.autocommit = True
+        applied = run_schema_files(conn, sql_files("auvo"))
+        ti = context["ti"]
+        adopted = adopt_legacy(conn, str(context["run_id"]), str(ti.dag_id), str(ti.task_id), logger)
+    finally:
+        conn.close()
+    line = f"applied {len(applied)} schema files; " + (
+        "; ".join(adopted) if adopted else "no legacy tables to adopt"
+    )
+    logger.info("%s", line)
+    return line
+
+
+def sync_stream_task(stream_name: str, context: Any, logger: Any = log) -> str:
+    """Body of one mapped stream task: the run's day, its Params, one transaction."""
+    from sync_apis.config import conn_id
+    from sync_apis.dag_defaults import run_day
+
+    params = context["params"]
+    day = run_day(context)
+    window = window_for(day, params.get("overlap_minutes", 10))
+    hook = make_hook(
+        conn_id("auvo_api"),
+        budget_per_minute=float(params.get("api_budget_per_minute", API_BUDGET_PER_MINUTE)),
+        backoff_base_s=float(params.get("backoff_base_s", 5.0)),
+        max_attempts=int(params.get("max_attempts", 6)),
+        logger=logger,
+    )
+    run = RunInfo.from_context(context, source=SOURCE, stream=stream_name, day=day)
+    conn = _db_conn()
+    try:
+        result = sync_stream(conn, hook, stream_name, window, run, logger)
+    finally:
+        conn.close()
+    return result.line()

@@ -1,0 +1,205 @@
+"""parse.py on literal inputs, the ugly ones included (auvo-api.md §2, §6.3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from sync_apis.auvo import parse
+from sync_apis.auvo.parse import Rejection, to_row
+from sync_apis.auvo.streams import BY_NAME, CUSTOMERS, PRODUCTS, SERVICES, TASKS, USERS
+
+SP = timezone(timedelta(hours=-3))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0,00", Decimal("0.00")),
+        ("2.500.000,00", Decimal("2500000.00")),
+        ("6,00", Decimal("6.00")),
+        ("R$ 1.234,56", Decimal("1234.56")),
+        ("-15,5", Decimal("-15.5")),
+        ("2.500", Decimal("2500")),  # pt-BR thousands, the documented reading of a money string
+        (12.5, Decimal("12.5")),
+        (7, Decimal("7")),
+        ("", None),
+        ("abc", None),
+        (None, None),
+        (True, None),
+    ],
+)
+def test_money(text, expected):
+    assert parse.to_money(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3.41111111111111", Decimal("3.41111111111111")),
+        ("3,5", Decimal("3.5")),
+        ("0", Decimal("0")),
+        ("", None),
+        ("NaN", None),
+    ],
+)
+def test_decimal(text, expected):
+    assert parse.to_decimal(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-03-10T08:00:00", datetime(2025, 3, 10, 8, 0, tzinfo=SP)),
+        ("2025-03-10 09:30:00", datetime(2025, 3, 10, 9, 30, tzinfo=SP)),  # login / segment format
+        ("2025-03-10T08:00:00Z", datetime(2025, 3, 10, 5, 0, tzinfo=SP)),
+        ("2025-03-10T08:00:00-02:00", datetime(2025, 3, 10, 7, 0, tzinfo=SP)),
+        ("2025-03-10", datetime(2025, 3, 10, 0, 0, tzinfo=SP)),
+        ("", None),
+        ("0001-01-01T00:00:00", None),
+        ("0001-01-01 00:00:00", None),
+        ("not a date", None),
+        (None, None),
+        (20250310, None),
+    ],
+)
+def test_local_timestamps(value, expected):
+    got = parse.to_timestamptz(value)
+    assert got == expected
+    if got is not None:
+        assert got.utcoffset() is not None
+
+
+def test_local_time_is_sao_paulo_utc_minus_3():
+    got = parse.to_timestamptz("2025-03-10T00:00:00")
+    assert got is not None and got.utcoffset() == timedelta(hours=-3)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(1, 1), ("42", 42), (" 7 ", 7), (3.0, 3), (3.5, None), ("", None), (True, None), ("x", None)],
+)
+def test_int(value, expected):
+    assert parse.to_int(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (True, True),
+        (False, False),
+        ("true", True),
+        ("False", False),
+        (1, True),
+        (0, False),
+        ("", None),
+        (2, None),
+    ],
+)
+def test_bool(value, expected):
+    assert parse.to_bool(value) is expected
+
+
+def test_text_treats_empty_as_null_and_keeps_numbers():
+    assert parse.to_text("") is None
+    assert parse.to_text("   ") is None
+    assert parse.to_text(10000) == "10000"
+    assert parse.to_text({"a": 1}) is None
+    assert parse.to_text("Cliente A") == "Cliente A"
+
+
+def _columns(stream, row):
+    return dict(zip(stream.all_columns, row, strict=True))
+
+
+def test_task_row_from_a_real_shaped_record():
+    record = {
+        "taskID": 900001,
+        "externalId": "",
+        "idUserFrom": 11,
+        "idUserTo": 12,
+        "customerId": 5001,
+        "taskDate": "2025-03-10T08:00:00",
+        "checkInDate": "",
+        "deliveredDate": "0001-01-01T00:00:00",
+        "deliveredOnSmarthPhone": True,
+        "expense": "2.500.000,00",
+        "durationDecimal": "3.41111111111111",
+        "taskStatus": 1,
+        "dateLastUpdate": "2025-03-09T17:02:11",
+        "products": [{"productId": "x"}],
+        "somethingNew": {"kept": "in raw"},
+    }
+    row = to_row(TASKS, record)
+    assert not isinstance(row, Rejection)
+    got = _columns(TASKS, row)
+    assert got["task_id"] == 900001
+    assert got["external_id"] is None
+    assert got["id_user_to"] == 12
+    assert got["task_date"] == datetime(2025, 3, 10, 8, 0, tzinfo=SP)
+    assert got["check_in_date"] is None
+    assert got["delivered_date"] is None
+    assert got["delivered_on_smarth_phone"] is True
+    assert got["expense"] == Decimal("2500000.00")
+    assert got["duration_decimal"] == Decimal("3.41111111111111")
+    assert got["raw"] is record  # the whole record, unknown fields included
+
+
+@pytest.mark.parametrize("key_field", ["userID", "userId"])
+def test_user_key_in_either_spelling(key_field):
+    row = to_row(
+        USERS,
+        {key_field: 150001, "name": "Ana", "userType": {"userTypeId": 3}, "basePoint": {"latitude": -23.5}},
+    )
+    assert not isinstance(row, Rejection)
+    got = _columns(USERS, row)
+    assert got["user_id"] == 150001
+    assert got["user_type_id"] == 3
+    assert got["base_point_latitude"] == -23.5
+
+
+@pytest.mark.parametrize(
+    "record",
+    [{"id": 5001, "description": "Cliente A"}, {"customerId": 5001, "name": "Cliente A"}],
+)
+def test_customer_id_and_name_variants(record):
+    got = _columns(CUSTOMERS, to_row(CUSTOMERS, record))
+    assert got["customer_id"] == 5001
+    assert got["description"] == "Cliente A"
+
+
+def test_guid_keys_for_products_and_services():
+    guid = "6f1c2b0e-8d7a-4f5e-9c1b-2a3d4e5f6a7b"
+    product = _columns(PRODUCTS, to_row(PRODUCTS, {"productId": guid, "code": 10001, "unitaryCost": "6,00"}))
+    assert product["product_id"] == guid
+    assert product["code"] == "10001"
+    assert product["unitary_cost"] == Decimal("6.00")
+    service = _columns(SERVICES, to_row(SERVICES, {"id": guid, "title": "Visita", "price": 120.5}))
+    assert service["service_id"] == guid
+    assert service["price"] == Decimal("120.5")
+
+
+@pytest.mark.parametrize(
+    ("stream", "record", "reason"),
+    [
+        (TASKS, {"customerId": 1}, "missing key (taskID/taskId/id)"),
+        (TASKS, {"taskID": ""}, "missing key"),
+        (TASKS, {"taskID": "abc"}, "unusable key taskID='abc'"),
+        (TASKS, {"taskID": 0}, "unusable key"),
+        (USERS, {"name": "no id"}, "missing key (userID/userId/id)"),
+        (PRODUCTS, {"productId": "00000000-0000-0000-0000-000000000000"}, "unusable key"),
+        (BY_NAME["teams"], ["not", "an", "object"], "not an object"),
+    ],
+)
+def test_records_without_a_usable_key_are_rejected_with_a_reason(stream, record, reason):
+    got = to_row(stream, record)
+    assert isinstance(got, Rejection)
+    assert reason in got.reason
+    assert got.raw == record
+
+
+def test_api_time_is_local_without_offset():
+    moment = datetime(2025, 3, 10, 3, 0, tzinfo=UTC)
+    assert parse.api_time(moment) == "2025-03-10T00:00:00"
