@@ -106,8 +106,8 @@ def airflow_db(pg_server: PgUrl) -> Iterator[PgUrl]:
     finally:
         from airflow import settings
 
-        if settings.engine is not None:
-            settings.engine.dispose()
+        # Close Airflow's sessions before the database goes, or its exit hook fails noisily.
+        settings.dispose_orm()
         drop_database(pg_server, _META_DB)
 
 

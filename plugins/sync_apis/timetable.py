@@ -71,6 +71,13 @@ class LocalDayTimetable(Timetable):
         local = pendulum.instance(instant).in_timezone(self._tz)
         return local.start_of("day")
 
+    def _latest_due_day(self) -> DateTime:
+        now = pendulum.now(self._tz)
+        latest_due = self.day_start(now).subtract(days=1)
+        if self._info_for(latest_due).run_after > now:
+            latest_due = latest_due.subtract(days=1)
+        return latest_due
+
     def _info_for(self, start: DateTime) -> DagRunInfo:
         end = start.add(days=1)
         due = end.at(self._run_at.hour, self._run_at.minute)
@@ -97,13 +104,10 @@ class LocalDayTimetable(Timetable):
             start = self.day_start(earliest)
             if start < pendulum.instance(earliest):
                 start = start.add(days=1)  # a day that began before `earliest` is not ours
-            if not restriction.catchup:
-                # Without catch-up, begin with the most recent day whose run is already due.
-                now = pendulum.now(self._tz)
-                latest_due = self.day_start(now).subtract(days=1)
-                if self._info_for(latest_due).run_after > now:
-                    latest_due = latest_due.subtract(days=1)
-                start = max(start, latest_due)
+        if not restriction.catchup:
+            # Without catch-up, never go back further than the most recent day whose run is due:
+            # after a backfill of March 2025 the next scheduled run is yesterday's, not 14 March.
+            start = max(start, self._latest_due_day())
         if restriction.latest is not None and start > restriction.latest:
             return None
         return self._info_for(start)

@@ -204,8 +204,13 @@ class Stage:
         self.rows += n
         return n
 
-    def merge(self) -> MergeResult:
-        """Upsert the staged rows; the last staged row of each key wins; unchanged rows untouched."""
+    def merge(self, *, only_new: bool = False) -> MergeResult:
+        """Upsert the staged rows; the last staged row of each key wins; unchanged rows untouched.
+
+        ``only_new`` inserts keys the table lacks and never rewrites an existing row: for a source
+        that is not the authority for a record (e-Track's latest-position snapshot vs the day's
+        history), so the two cannot overwrite each other back and forth.
+        """
         t = self.table
         self.load.lock_source()
         key = sql.SQL(", ").join(map(sql.Identifier, t.key))
@@ -230,7 +235,7 @@ class Stage:
             compare_target.append(sql.SQL("t.deleted_at"))
             compare_new.append(sql.SQL("NULL::timestamptz"))
         conflict: sql.Composable
-        if sets:
+        if sets and not only_new:
             # Only rows whose content changed are rewritten: a re-run of the same day touches
             # nothing, and "updated" counts real changes.
             conflict = sql.SQL("DO UPDATE SET {} WHERE ROW({}) IS DISTINCT FROM ROW({})").format(

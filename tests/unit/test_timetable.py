@@ -70,3 +70,18 @@ def test_serialization_round_trip_and_validation() -> None:
     assert again == tt and again.run_at == "03:15"
     with pytest.raises(ValueError, match="HH:MM"):
         LocalDayTimetable(run_at="3h15")
+
+
+def test_without_catchup_a_past_backfill_does_not_drag_the_schedule_back() -> None:
+    tt = LocalDayTimetable()
+    restriction = TimeRestriction(earliest=sp(2020, 1, 1), latest=None, catchup=False)
+    after_backfill = DataInterval(sp(2025, 3, 12), sp(2025, 3, 13))
+    info = tt.next_dagrun_info(last_automated_data_interval=after_backfill, restriction=restriction)
+    assert info is not None
+    assert info.data_interval.start >= pendulum.now(SP).start_of("day").subtract(days=2)
+    # with catch-up the next day follows the last one
+    caught_up = tt.next_dagrun_info(
+        last_automated_data_interval=after_backfill,
+        restriction=TimeRestriction(earliest=sp(2020, 1, 1), latest=None, catchup=True),
+    )
+    assert caught_up is not None and caught_up.data_interval.start == sp(2025, 3, 13)

@@ -1,0 +1,161 @@
+"""The e-Track ("monitoramento") API as an Airflow hook.
+
+One ``requests`` session per hook, authenticated with HTTP Basic from the ``etrac_api``
+connection (login = the platform e-mail, password = the API key), driven through the shared
+``HttpClient`` so timeouts, retries with jittered backoff and ``Retry-After`` behave as for
+Auvo. e-Track specifics handled here:
+
+- every data endpoint is a POST with a JSON body;
+- an ``erro`` key in the body is an error whatever the HTTP status (the API may send its
+  errors with HTTP 200); it is retried when its status or ``code_header`` is 429 or 5xx and
+  fails at once otherwise;
+- "this vehicle has nothing / is unknown" answers are an empty list, not a failure: a plate the
+  warehouse remembers but the account no longer has must not fail the day.
+
+The hook knows nothing about tables: it yields the API's records as dicts.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import requests
+from airflow.providers.http.hooks.http import HttpHook
+
+from sync_apis.etrac.parse import api_date, api_trip_date, error_message, records_of
+from sync_apis.http import ApiError, HttpClient, HttpPolicy, Pacer, Verdict, mask_secret
+
+LATEST = "ultimas-posicoes"
+HISTORY = "ultimasposicoesterminal"
+TRIPS = "resumoviagens"
+
+# Error texts that mean "no data for this plate/day" rather than "the request is wrong".
+# Compared accent- and case-insensitively. "Rota não encontrada" (unknown path) is NOT here.
+NO_DATA_MESSAGES = (
+    "terminal nao encontrado",
+    "veiculo nao encontrado",
+    "placa nao encontrada",
+    "nenhum registro",
+    "nenhuma posicao",
+    "nenhum dado",
+    "nenhuma viagem",
+    "nenhuma conducao",
+    "sem dados",
+    "sem registros",
+    "sem posicoes",
+)
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def is_no_data(message: str) -> bool:
+    folded = _fold(message)
+    return any(phrase in folded for phrase in NO_DATA_MESSAGES)
+
+
+def _code_header(payload: Any) -> int | None:
+    if not isinstance(payload, dict):
+        return None
+    raw = str(payload.get("code_header") or "").strip()
+    digits = raw[:3]
+    return int(digits) if len(digits) == 3 and digits.isdigit() else None
+
+
+def classify(response: requests.Response, payload: Any) -> Verdict:
+    """e-Track's reading of a response: ``erro`` in the body is an error even with HTTP 200."""
+    status = response.status_code
+    failed = status >= 400 or error_message(payload) is not None
+    if not failed:
+        return "ok"
+    code = _code_header(payload)
+    if status == 429 or status >= 500 or (code is not None and (code == 429 or code >= 500)):
+        return "retry"
+    return "fail"
+
+
+class EtracHook(HttpHook):
+    """Domain methods over the e-Track API: ``latest()``, ``history(plate, day)``, ``trips(plate, day)``."""
+
+    conn_name_attr = "etrac_conn_id"
+    default_conn_name = "etrac_api"
+    conn_type = "http"
+    hook_name = "e-Track"
+
+    def __init__(
+        self,
+        etrac_conn_id: str = default_conn_name,
+        *,
+        policy: HttpPolicy | None = None,
+        pacer: Pacer | None = None,
+        logger: logging.Logger | Any | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        super().__init__(method="POST", http_conn_id=etrac_conn_id)
+        self.policy = policy or HttpPolicy()
+        self._pacer = pacer
+        self._logger = logger
+        self._sleep = sleep
+        self._client: HttpClient | None = None
+        self.no_data_answers = 0
+
+    @property
+    def client(self) -> HttpClient:
+        """The HttpClient over one session, built on first use (never at DAG parse time)."""
+        if self._client is None:
+            connection = self.get_connection(self.http_conn_id)
+            # Airflow masks the password; the e-mail identifies the account and is masked too.
+            mask_secret(connection.login)
+            mask_secret(connection.password)
+            session = self.get_conn()  # Basic auth from login/password; sets self.base_url
+            session.headers.setdefault("Accept", "application/json")
+            kwargs: dict[str, Any] = {}
+            if self._sleep is not None:
+                kwargs["sleep"] = self._sleep
+            self._client = HttpClient(
+                session,
+                self.base_url,
+                self.policy,
+                classify=classify,
+                logger=self._logger or self.log,
+                pacer=self._pacer,
+                **kwargs,
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.session.close()
+            self._client = None
+
+    def _post(self, endpoint: str, body: dict[str, Any] | None, *, no_data_ok: bool) -> Any:
+        try:
+            reply = self.client.send("POST", endpoint, json=body)
+        except ApiError as exc:
+            if no_data_ok and exc.status is not None and exc.status < 500 and is_no_data(exc.api_message):
+                self.no_data_answers += 1
+                self.log.info("%s: no data (%s)", endpoint, exc.api_message)
+                return None
+            raise
+        return reply.payload
+
+    def latest(self) -> list[dict[str, Any]]:
+        """E1 ``/ultimas-posicoes``: the last fix of every vehicle of the account."""
+        payload = self._post(LATEST, None, no_data_ok=True)
+        return [] if payload is None else records_of(payload, "retorno")
+
+    def history(self, plate: str, day: date) -> list[dict[str, Any]]:
+        """E3 ``/ultimasposicoesterminal`` for one plate and local day (the ``data`` form)."""
+        payload = self._post(HISTORY, {"placa": plate, "data": api_date(day)}, no_data_ok=True)
+        return [] if payload is None else records_of(payload, "posicoes")
+
+    def trips(self, plate: str, day: date) -> list[dict[str, Any]]:
+        """E4 ``/resumoviagens`` for one plate and local day (``DD-MM-YYYY``)."""
+        payload = self._post(TRIPS, {"placa": plate, "data": api_trip_date(day)}, no_data_ok=True)
+        return [] if payload is None else records_of(payload, "retorno", "conducoes")

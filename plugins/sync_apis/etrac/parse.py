@@ -1,0 +1,471 @@
+"""e-Track records -> warehouse rows. Pure functions on plain dicts: no HTTP, no SQL, no Airflow.
+
+The API's value formats are largely undocumented (see docs/etrac-api.md §3), so every parser
+here is tolerant: dates as ``DD/MM/YYYY HH:MM:SS``, ``YYYY-MM-DD HH:MM:SS``, ISO with ``T``
+or ``DD-MM-YYYY``; offset-less times are America/Sao_Paulo local time; numbers may carry units
+(``"42 km/h"``, ``"12,6 V"``) and Brazilian separators (``"1.234,5"``, ``"123.456 km"``); plates
+come with or without a hyphen. A record that cannot be placed in its table raises
+:class:`Rejected` with a reason; a known field whose value cannot be read becomes NULL and the
+original value is kept under ``extra["_invalid"]`` so nothing the API sent is lost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+
+
+class Rejected(ValueError):  # noqa: N818 - a verdict on a record, not a program error
+    """A record that cannot become a row; ``reason`` goes to sync_meta.rejected_records."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --------------------------------------------------------------------------- scalar values
+
+# Values the API uses for "nothing here".
+_EMPTY_STRINGS = frozenset({"", "null", "none", "-", "--", "n/a"})
+_EMPTY_DATES = ("0001-01-01", "01/01/0001", "0000-00-00", "00/00/0000")
+
+
+def is_empty(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        text = value.strip()
+        return text.lower() in _EMPTY_STRINGS
+    return False
+
+
+def clean_text(value: Any) -> str | None:
+    """Trimmed text, or None for empty values. Non-strings (e.g. a numeric ``frota``) become text."""
+    if is_empty(value):
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+_DATETIME_FORMATS = (
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d-%m-%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+)
+_DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d", "%Y/%m/%d")
+_FRACTION = re.compile(r"^(?P<base>.*\d{2}:\d{2}:\d{2})[.,](?P<frac>\d{1,9})$")
+
+
+def parse_datetime(value: Any, tz: tzinfo = SAO_PAULO) -> datetime | None:
+    """A timezone-aware datetime; strings without an offset are local time in ``tz``.
+
+    Returns None for empty values (including ``0001-01-01T00:00:00``); raises ValueError for
+    anything else it cannot read.
+    """
+    if is_empty(value):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=tz)
+    if not isinstance(value, str):
+        raise ValueError(f"not a date-time: {value!r}")
+    text = " ".join(value.strip().split())
+    if text.startswith(_EMPTY_DATES):
+        return None
+    # ISO 8601 (with T, fractions, Z or an offset) first: it is the only form carrying a zone.
+    if re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d", text):
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    match = _FRACTION.match(text)
+    micros = 0
+    if match:
+        text = match.group("base")
+        micros = int(match.group("frac")[:6].ljust(6, "0"))
+    for fmt in _DATETIME_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).replace(microsecond=micros, tzinfo=tz)
+        except ValueError:
+            continue
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=tz)
+        except ValueError:
+            continue
+    raise ValueError(f"unrecognised date-time {value!r}")
+
+
+def parse_date(value: Any) -> date | None:
+    """A calendar date from any of the accepted date or date-time forms."""
+    parsed = parse_datetime(value)
+    return parsed.date() if parsed is not None else None
+
+
+_NUMBER_CHARS = re.compile(r"[-+]?[\d.,]+")
+_DOT_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(\.\d{3})+$")
+
+
+def parse_number(value: Any, *, dot_groups_thousands: bool = False) -> float | None:
+    """A float from a number or a string with units and Brazilian or English separators.
+
+    ``"42 km/h"`` -> 42, ``"12,6 V"`` -> 12.6, ``"1.234,5"`` -> 1234.5, ``"-19.9166813"`` ->
+    -19.9166813. A lone dot is ambiguous (``"12.6 V"`` vs ``"123.456 km"``): it is a decimal
+    point unless ``dot_groups_thousands`` is set (fields documented as integers: odometer,
+    hour-meter) and every group after a dot has exactly three digits.
+    """
+    if is_empty(value):
+        return None
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError(f"not a number: {value!r}")
+    text = value.strip().replace("\u00a0", "").replace(" ", "")
+    match = _NUMBER_CHARS.search(text)
+    if match is None:
+        raise ValueError(f"no number in {value!r}")
+    if text[: match.start()].strip() not in ("", "R$"):
+        raise ValueError(f"unexpected text before the number in {value!r}")
+    number = match.group(0)
+    if "," in number and "." in number:
+        # Whichever separator comes last is the decimal one.
+        if number.rfind(",") > number.rfind("."):
+            number = number.replace(".", "").replace(",", ".")
+        else:
+            number = number.replace(",", "")
+    elif "," in number:
+        # "1,234,567" is English thousands; a single comma is the Brazilian decimal mark.
+        number = number.replace(",", "") if number.count(",") > 1 else number.replace(",", ".")
+    elif number.count(".") > 1 or (dot_groups_thousands and _DOT_THOUSANDS.match(number)):
+        number = number.replace(".", "")
+    try:
+        return float(number)
+    except ValueError as exc:
+        raise ValueError(f"unreadable number {value!r}") from exc
+
+
+_TRUE = frozenset({"1", "true", "t", "on", "sim", "s", "ligada", "ligado", "yes", "y"})
+_FALSE = frozenset({"0", "false", "f", "off", "nao", "não", "n", "desligada", "desligado", "no"})
+
+
+def parse_bool(value: Any) -> bool | None:
+    if is_empty(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        if value in (0, 1):
+            return bool(value)
+        raise ValueError(f"not a 1/0 flag: {value!r}")
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"not a 1/0 flag: {value!r}")
+
+
+def parse_duration(value: Any) -> timedelta | None:
+    """``"01:11:35"`` (hours may exceed 24), ``"01:11"`` or a number of seconds."""
+    if is_empty(value):
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=float(value))
+    text = str(value).strip()
+    match = re.fullmatch(r"(-)?(\d+):(\d{1,2})(?::(\d{1,2}))?", text)
+    if match is None:
+        raise ValueError(f"unreadable duration {value!r}")
+    sign, hours, minutes, seconds = match.groups()
+    delta = timedelta(hours=int(hours), minutes=int(minutes), seconds=int(seconds or 0))
+    return -delta if sign else delta
+
+
+def normalize_plate(value: Any) -> str | None:
+    """``"abc-1d23"`` / ``" ABC 1D23 "`` -> ``"ABC1D23"``; None when empty or not a plate."""
+    if is_empty(value):
+        return None
+    plate = re.sub(r"[\s\-.]", "", str(value)).upper()
+    if not plate or not plate.isalnum() or len(plate) > 16:
+        return None
+    return plate
+
+
+def api_date(day: date) -> str:
+    """``DD/MM/YYYY``: the ``data`` form of /ultimasposicoesterminal."""
+    return day.strftime("%d/%m/%Y")
+
+
+def api_trip_date(day: date) -> str:
+    """``DD-MM-YYYY``: /resumoviagens wants dashes (docs/etrac-api.md E4)."""
+    return day.strftime("%d-%m-%Y")
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass
+class _Fields:
+    """Reads typed fields out of one record, collecting unreadable values instead of failing."""
+
+    record: Mapping[str, Any]
+    invalid: dict[str, Any]
+
+    def text(self, name: str) -> str | None:
+        return clean_text(self.record.get(name))
+
+    def number(self, name: str, *, dot_groups_thousands: bool = False) -> float | None:
+        raw = self.record.get(name)
+        try:
+            return parse_number(raw, dot_groups_thousands=dot_groups_thousands)
+        except ValueError:
+            self.invalid[name] = raw
+            return None
+
+    def flag(self, name: str) -> bool | None:
+        raw = self.record.get(name)
+        try:
+            return parse_bool(raw)
+        except ValueError:
+            self.invalid[name] = raw
+            return None
+
+    def moment(self, name: str, tz: tzinfo) -> datetime | None:
+        raw = self.record.get(name)
+        try:
+            return parse_datetime(raw, tz)
+        except ValueError:
+            self.invalid[name] = raw
+            return None
+
+    def duration(self, name: str) -> timedelta | None:
+        raw = self.record.get(name)
+        try:
+            return parse_duration(raw)
+        except ValueError:
+            self.invalid[name] = raw
+            return None
+
+
+def _as_record(record: Any) -> Mapping[str, Any]:
+    if not isinstance(record, Mapping):
+        raise Rejected(f"not a JSON object: {type(record).__name__}")
+    return record
+
+
+def _required_moment(fields: _Fields, name: str, tz: tzinfo) -> datetime:
+    raw = fields.record.get(name)
+    if is_empty(raw):
+        raise Rejected(f"missing {name}")
+    try:
+        value = parse_datetime(raw, tz)
+    except ValueError:
+        raise Rejected(f"unreadable {name}: {raw!r}") from None
+    if value is None:
+        raise Rejected(f"empty {name}: {raw!r}")
+    return value
+
+
+def _coordinate(fields: _Fields, name: str, limit: float) -> float:
+    raw = fields.record.get(name)
+    if is_empty(raw):
+        raise Rejected(f"missing {name}")
+    try:
+        value = parse_number(raw)
+    except ValueError:
+        raise Rejected(f"unreadable {name}: {raw!r}") from None
+    if value is None or not -limit <= value <= limit:
+        raise Rejected(f"{name} out of range: {raw!r}")
+    return value
+
+
+def _plate(record: Mapping[str, Any], fallback: str | None) -> str:
+    raw = record.get("placa")
+    plate = normalize_plate(raw) if not is_empty(raw) else normalize_plate(fallback)
+    if plate is None:
+        raise Rejected("missing placa" if is_empty(raw) else f"unreadable placa: {raw!r}")
+    return plate
+
+
+# Field names of the position record (docs/etrac-api.md §3). Anything else goes to ``extra``.
+POSITION_FIELDS = frozenset(
+    {
+        "placa", "descricao", "frota", "equipamento_serial", "data_transmissao", "data_gravacao",
+        "latitude", "longitude", "logradouro", "velocidade", "ignicao", "odometro", "odometro_can",
+        "horimetro", "bateria",
+    }
+)  # fmt: skip
+
+# Column order of e_track.positions as loaded (the Table definition in sync.py uses it).
+POSITION_COLUMNS = (
+    "placa", "data_transmissao", "latitude", "longitude", "logradouro", "velocidade", "ignicao",
+    "odometro", "odometro_can", "horimetro", "bateria", "equipamento_serial", "data_gravacao", "extra",
+)  # fmt: skip
+
+
+def position_row(record: Any, *, plate: str | None = None, tz: tzinfo = SAO_PAULO) -> tuple[Any, ...]:
+    """One position record (E1 item or E3 ``posicoes`` item) -> a row in POSITION_COLUMNS order.
+
+    ``plate`` is the plate the history was requested for: history items may omit ``placa``.
+    """
+    rec = _as_record(record)
+    invalid: dict[str, Any] = {}
+    fields = _Fields(rec, invalid)
+    placa = _plate(rec, plate)
+    fix_time = _required_moment(fields, "data_transmissao", tz)
+    latitude = _coordinate(fields, "latitude", 90.0)
+    longitude = _coordinate(fields, "longitude", 180.0)
+    row = (
+        placa,
+        fix_time,
+        latitude,
+        longitude,
+        fields.text("logradouro"),
+        fields.number("velocidade"),
+        fields.flag("ignicao"),
+        fields.number("odometro", dot_groups_thousands=True),
+        fields.number("odometro_can", dot_groups_thousands=True),
+        fields.number("horimetro", dot_groups_thousands=True),
+        fields.number("bateria"),
+        fields.text("equipamento_serial"),
+        fields.moment("data_gravacao", tz),
+    )
+    extra: dict[str, Any] = {k: v for k, v in rec.items() if k not in POSITION_FIELDS}
+    if invalid:
+        extra["_invalid"] = invalid
+    return (*row, extra)
+
+
+TERMINAL_COLUMNS = (
+    "placa", "descricao", "frota", "equipamento_serial", "data_transmissao", "data_gravacao",
+    "latitude", "longitude", "logradouro", "raw",
+)  # fmt: skip
+
+
+def terminal_row(record: Any, *, tz: tzinfo = SAO_PAULO) -> tuple[Any, ...]:
+    """One /ultimas-posicoes item -> an e_track.terminals row (the vehicle and its last fix).
+
+    Only ``placa`` is required: a vehicle that never transmitted is still a vehicle.
+    """
+    rec = _as_record(record)
+    fields = _Fields(rec, {})
+    placa = _plate(rec, None)
+    latitude = fields.number("latitude")
+    longitude = fields.number("longitude")
+    if latitude is not None and not -90.0 <= latitude <= 90.0:
+        latitude = None
+    if longitude is not None and not -180.0 <= longitude <= 180.0:
+        longitude = None
+    return (
+        placa,
+        fields.text("descricao"),
+        fields.text("frota"),
+        fields.text("equipamento_serial"),
+        fields.moment("data_transmissao", tz),
+        fields.moment("data_gravacao", tz),
+        latitude,
+        longitude,
+        fields.text("logradouro"),
+        dict(rec),
+    )
+
+
+TRIP_FIELDS = frozenset(
+    {
+        "cliente", "cliente_fantasia", "placa", "descricao", "frota", "data_inicio_conducao",
+        "data_fim_conducao", "latitude_inicio_conducao", "longitude_inicio_conducao",
+        "latitude_fim_conducao", "longitude_fim_conducao", "localizacao_inicio_conducao",
+        "localizacao_fim_conducao", "odometro_inicio_conducao", "odometro_fim_conducao",
+        "duracao_conducao", "distancia_conducao", "condutor_nome", "condutor_identificacao",
+    }
+)  # fmt: skip
+
+TRIP_COLUMNS = (
+    "placa", "data_inicio_conducao", "data_fim_conducao", "cliente", "cliente_fantasia", "descricao",
+    "frota", "latitude_inicio_conducao", "longitude_inicio_conducao", "latitude_fim_conducao",
+    "longitude_fim_conducao", "localizacao_inicio_conducao", "localizacao_fim_conducao",
+    "odometro_inicio_conducao", "odometro_fim_conducao", "duracao_conducao", "distancia_conducao",
+    "condutor_nome", "condutor_identificacao", "raw",
+)  # fmt: skip
+
+
+def trip_row(record: Any, *, plate: str | None = None, tz: tzinfo = SAO_PAULO) -> tuple[Any, ...]:
+    """One /resumoviagens item -> an e_track.trips row (key: placa, data_inicio_conducao)."""
+    rec = _as_record(record)
+    fields = _Fields(rec, {})
+    placa = _plate(rec, plate)
+    start = _required_moment(fields, "data_inicio_conducao", tz)
+
+    def coord(name: str, limit: float) -> float | None:
+        value = fields.number(name)
+        return value if value is None or -limit <= value <= limit else None
+
+    return (
+        placa,
+        start,
+        fields.moment("data_fim_conducao", tz),
+        fields.text("cliente"),
+        fields.text("cliente_fantasia"),
+        fields.text("descricao"),
+        fields.text("frota"),
+        coord("latitude_inicio_conducao", 90.0),
+        coord("longitude_inicio_conducao", 180.0),
+        coord("latitude_fim_conducao", 90.0),
+        coord("longitude_fim_conducao", 180.0),
+        fields.text("localizacao_inicio_conducao"),
+        fields.text("localizacao_fim_conducao"),
+        fields.number("odometro_inicio_conducao"),
+        fields.number("odometro_fim_conducao"),
+        fields.duration("duracao_conducao"),
+        fields.number("distancia_conducao"),
+        fields.text("condutor_nome"),
+        fields.text("condutor_identificacao"),
+        dict(rec),
+    )
+
+
+# --------------------------------------------------------------------------- envelopes
+
+
+def error_message(payload: Any) -> str | None:
+    """The API's ``erro`` text when the body is an error (whatever the HTTP status)."""
+    if isinstance(payload, Mapping) and not is_empty(payload.get("erro")):
+        return str(payload["erro"]).strip()
+    return None
+
+
+def records_of(payload: Any, *keys: str) -> list[Any]:
+    """The record list of an envelope: the first of ``keys`` holding a list, else any
+    top-level list (E4 is documented as ``retorno`` but one client reads ``conducoes``)."""
+    if isinstance(payload, list):
+        return payload
+    if not isinstance(payload, Mapping):
+        raise ValueError(f"unexpected response body: {type(payload).__name__}")
+    for key in keys:
+        value = payload.get(key)
+        if isinstance(value, list):
+            return value
+    for value in payload.values():
+        if isinstance(value, list):
+            return value
+    if any(key in payload for key in keys):
+        return []  # e.g. "posicoes": null
+    raise ValueError(f"no record list in response (keys: {sorted(payload)[:10]})")

@@ -1,0 +1,392 @@
+"""The bodies of etrac_daily's tasks. The DAG file only wires these.
+
+Each ``load_*`` function does one task's work given explicit collaborators (a psycopg
+connection, an EtracHook, RunInfo), so tests can drive it directly or in a subprocess; the
+``*_task`` functions adapt them to an Airflow context.
+
+Every load is one transaction (``sync_apis.warehouse.open_load``): the API's records are parsed
+and COPYed into staging tables plate by plate, merged once at the end, and the sync_runs rows
+commit with the data. A task killed mid-way leaves nothing behind; its retry starts clean.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sync_apis.dag_defaults import run_day
+from sync_apis.etrac import parse
+from sync_apis.etrac.hook import EtracHook
+from sync_apis.etrac.routes import compute_routes, day_window
+from sync_apis.http import HttpPolicy
+from sync_apis.progress import Progress
+from sync_apis.warehouse import Load, RunInfo, Table, open_load
+
+log = logging.getLogger(__name__)
+
+SOURCE = "e_track"
+
+TERMINALS = Table("e_track", "terminals", key=("placa",), columns=parse.TERMINAL_COLUMNS)
+POSITIONS = Table(
+    "e_track",
+    "positions",
+    key=("placa", "data_transmissao", "latitude", "longitude"),
+    columns=parse.POSITION_COLUMNS,
+)
+TRIPS = Table("e_track", "trips", key=("placa", "data_inicio_conducao"), columns=parse.TRIP_COLUMNS)
+
+DEFAULT_CHUNK_SIZE = 10
+DEFAULT_REQUESTS_PER_MINUTE = 120  # the old collector slept 0.5 s between history calls
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def warehouse_connection() -> Any:
+    """A psycopg 3 connection to the warehouse (connection id overridable by Variable)."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    from sync_apis.config import conn_id
+
+    return PostgresHook(postgres_conn_id=conn_id("sync_apis_db")).get_conn()
+
+
+def etrac_hook(requests_per_minute: float | None) -> EtracHook:
+    from sync_apis.config import conn_id
+
+    rpm = requests_per_minute if requests_per_minute and requests_per_minute > 0 else None
+    return EtracHook(conn_id("etrac_api"), policy=HttpPolicy(requests_per_minute=rpm), logger=log)
+
+
+def normalize_plates(values: Iterable[Any]) -> list[str]:
+    """Sorted, unique, normalised plates (``abc-1d23`` -> ``ABC1D23``); unreadable ones dropped."""
+    plates = {parse.normalize_plate(v) for v in values}
+    return sorted(p for p in plates if p)
+
+
+def chunked(items: Sequence[str], size: int) -> list[list[str]]:
+    size = max(1, int(size))
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def _reject_raw(record: Any, plate: str | None) -> Any:
+    if isinstance(record, dict):
+        return record if plate is None or "placa" in record else {"_placa_requested": plate, **record}
+    return {"_placa_requested": plate, "record": record}
+
+
+@dataclass
+class _Calls:
+    """Requests/retries spent on one stream, measured as deltas of the shared client's stats."""
+
+    requests: int = 0
+    retries: int = 0
+    pages: int = 0
+    waited_s: float = 0.0
+    received: int = 0
+
+    def finish(self, load: Load) -> Any:
+        """Write the stream's sync_runs row (same transaction as its rows)."""
+        return load.finish(
+            requests=self.requests,
+            pages=self.pages,
+            retries=self.retries,
+            rows_received=self.received,
+            waited_s=self.waited_s,
+        )
+
+    def add(self, before: tuple[int, int, float], after: tuple[int, int, float]) -> None:
+        self.requests += after[0] - before[0]
+        self.retries += after[1] - before[1]
+        self.waited_s += after[2] - before[2]
+        self.pages += 1
+
+
+def _stats(hook: EtracHook) -> tuple[int, int, float]:
+    s = hook.client.stats
+    return s.requests, s.retries, s.waited_s
+
+
+# --------------------------------------------------------------------------- latest positions
+
+
+def load_latest(conn: Any, hook: EtracHook, run: RunInfo) -> str:
+    """E1 -> terminals (vehicle + last fix) and positions (that fix). Returns the summary line."""
+    calls = _Calls()
+    progress = Progress(log, f"e_track latest {run.day}", unit="responses",
+                        stats=lambda: (hook.client.stats.retries, hook.client.stats.waited_s))  # fmt: skip
+    before = _stats(hook)
+    records = hook.latest()
+    calls.add(before, _stats(hook))
+    calls.received = len(records)
+    with open_load(conn, run) as load:
+        terminals = load.stage(TERMINALS)
+        positions = load.stage(POSITIONS)
+        terminal_rows: list[tuple[Any, ...]] = []
+        position_rows: list[tuple[Any, ...]] = []
+        for record in records:
+            try:
+                terminal_rows.append(parse.terminal_row(record))
+            except parse.Rejected as exc:
+                load.reject(exc.reason, _reject_raw(record, None))
+                continue
+            if isinstance(record, dict) and not parse.is_empty(record.get("data_transmissao")):
+                try:
+                    position_rows.append(parse.position_row(record))
+                except parse.Rejected as exc:
+                    load.reject(f"position: {exc.reason}", record)
+        # One lock order for every writer (concurrent backfill runs upsert the same vehicles).
+        terminals.copy(sorted(terminal_rows, key=lambda r: r[0]))
+        positions.copy(sorted(position_rows, key=lambda r: (r[0], r[1], r[2], r[3])))
+        t = terminals.merge()
+        # The day's history is the authority for a fix (it may omit fields the snapshot has, in
+        # the API's strict-doc mode): if the snapshot overwrote it, every run would flip those
+        # columns back and forth and re-running a day would not be a no-op. So: only new fixes.
+        p = positions.merge(only_new=True)
+        progress.step(1, rows=len(terminal_rows) + len(position_rows))
+        summary = calls.finish(load)
+    return progress.summary(
+        vehicles=len(terminal_rows),
+        terminals_inserted=t.inserted,
+        terminals_updated=t.updated,
+        positions_inserted=p.inserted,
+        positions_updated=p.updated,
+        rejected=summary.rows_rejected,
+        requests=calls.requests,
+        retries=calls.retries,
+    )
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def plan_plates(conn: Any, requested: Iterable[Any] | None) -> list[str]:
+    """The plates to fetch history for: the ``plates`` Param, or every vehicle the warehouse
+    knows (``terminals`` is refreshed from the API by the latest task just before)."""
+    requested = list(requested or [])
+    if requested:
+        return normalize_plates(requested)
+    with conn.cursor() as cur:
+        cur.execute("SELECT placa FROM e_track.terminals ORDER BY placa")
+        return normalize_plates(row[0] for row in cur.fetchall())
+
+
+# --------------------------------------------------------------------------- history + trips
+
+
+@dataclass
+class _PlateCounts:
+    placa: str
+    positions_received: int = 0
+    positions_distinct: int = 0
+    positions_rejected: int = 0
+    trips_received: int = 0
+    trips_rejected: int = 0
+    keys: set[tuple[Any, ...]] = field(default_factory=set)
+
+
+def _save_counts(conn: Any, day: date, counts: list[_PlateCounts]) -> None:
+    rows = [
+        (c.placa, day, c.positions_received, c.positions_distinct, c.positions_rejected, c.trips_received,
+         c.trips_rejected)
+        for c in sorted(counts, key=lambda c: c.placa)
+    ]  # fmt: skip
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            INSERT INTO e_track.history_counts AS h
+                   (placa, dia, positions_received, positions_distinct, positions_rejected,
+                    trips_received, trips_rejected)
+            VALUES (%s, %s, %s, %s, %s, %s, %s)
+            ON CONFLICT (placa, dia) DO UPDATE
+               SET positions_received = EXCLUDED.positions_received,
+                   positions_distinct = EXCLUDED.positions_distinct,
+                   positions_rejected = EXCLUDED.positions_rejected,
+                   trips_received = EXCLUDED.trips_received, trips_rejected = EXCLUDED.trips_rejected,
+                   synced_at = now()
+             WHERE ROW(h.positions_received, h.positions_distinct, h.positions_rejected,
+                       h.trips_received, h.trips_rejected)
+                   IS DISTINCT FROM
+                   ROW(EXCLUDED.positions_received, EXCLUDED.positions_distinct,
+                       EXCLUDED.positions_rejected, EXCLUDED.trips_received, EXCLUDED.trips_rejected)
+            """,
+            rows,
+        )
+
+
+def load_history(
+    conn: Any,
+    hook: EtracHook,
+    positions_run: RunInfo,
+    trips_run: RunInfo,
+    day: date,
+    plates: Sequence[str],
+) -> str:
+    """E3 + E4 for each plate of one chunk and one local day, all in one transaction.
+
+    Rows are COPYed plate by plate (only one plate's response is in memory at a time) and
+    merged once at the end; sync_runs gets one row per stream (positions, trips).
+    """
+    start, end = day_window(day)
+    pos_calls, trip_calls = _Calls(), _Calls()
+    counts: list[_PlateCounts] = []
+    progress = Progress(
+        log,
+        f"e_track history {day.isoformat()}",
+        total=len(plates),
+        unit="plates",
+        stats=lambda: (hook.client.stats.retries, hook.client.stats.waited_s),
+    )
+    with open_load(conn, positions_run) as pos_load:
+        trips_load = Load(conn, trips_run)  # same connection and transaction: its own sync_runs row
+        positions = pos_load.stage(POSITIONS)
+        trips = trips_load.stage(TRIPS)
+        for plate in plates:
+            tally = _PlateCounts(plate)
+
+            before = _stats(hook)
+            records = hook.history(plate, day)
+            pos_calls.add(before, _stats(hook))
+            rows = _position_rows(records, plate, pos_load, tally, start, end)
+            positions.copy(rows)
+
+            before = _stats(hook)
+            trip_records = hook.trips(plate, day)
+            trip_calls.add(before, _stats(hook))
+            trip_rows = _trip_rows(trip_records, plate, trips_load, tally)
+            trips.copy(trip_rows)
+
+            pos_calls.received += tally.positions_received
+            trip_calls.received += tally.trips_received
+            tally.positions_distinct = len(tally.keys)
+            tally.keys = set()
+            counts.append(tally)
+            progress.step(1, rows=len(rows) + len(trip_rows))
+
+        p = positions.merge()
+        t = trips.merge()
+        _save_counts(conn, day, counts)
+        pos_summary = pos_calls.finish(pos_load)
+        trip_summary = trip_calls.finish(trips_load)
+    return progress.summary(
+        positions_received=pos_calls.received,
+        positions_inserted=p.inserted,
+        positions_updated=p.updated,
+        positions_rejected=pos_summary.rows_rejected,
+        trips_received=trip_calls.received,
+        trips_inserted=t.inserted,
+        trips_updated=t.updated,
+        trips_rejected=trip_summary.rows_rejected,
+        requests=pos_calls.requests + trip_calls.requests,
+        retries=pos_calls.retries + trip_calls.retries,
+    )
+
+
+def _position_rows(
+    records: list[Any], plate: str, load: Load, tally: _PlateCounts, start: datetime, end: datetime
+) -> list[tuple[Any, ...]]:
+    rows = []
+    for record in records:
+        tally.positions_received += 1
+        try:
+            row = parse.position_row(record, plate=plate)
+        except parse.Rejected as exc:
+            tally.positions_rejected += 1
+            load.reject(f"{exc.reason} (placa {plate})", _reject_raw(record, plate))
+            continue
+        if start <= row[1] < end:
+            tally.keys.add(row[:4])
+        rows.append(row)
+    return rows
+
+
+def _trip_rows(records: list[Any], plate: str, load: Load, tally: _PlateCounts) -> list[tuple[Any, ...]]:
+    rows = []
+    for record in records:
+        tally.trips_received += 1
+        try:
+            rows.append(parse.trip_row(record, plate=plate))
+        except parse.Rejected as exc:
+            tally.trips_rejected += 1
+            load.reject(f"{exc.reason} (placa {plate})", _reject_raw(record, plate))
+    return rows
+
+
+# --------------------------------------------------------------------------- routes
+
+
+def load_routes(conn: Any, run: RunInfo, day: date) -> str:
+    """Recompute e_track.routes for the day from positions; advance the (e_track, history)
+    watermark to the day's end (the last local day fully loaded)."""
+    progress = Progress(log, f"e_track routes {day.isoformat()}", unit="days")
+    with open_load(conn, run) as load:
+        load.lock_source()
+        inserted, updated = compute_routes(conn, day)
+        load.inserted += inserted
+        load.updated += updated
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM e_track.routes WHERE rota_date = %s", (day,))
+            routes_total = int(cur.fetchone()[0])
+        watermark_run = RunInfo(**{**vars(run), "stream": "history"})
+        history_load = Load(conn, watermark_run)
+        history_load.set_watermark(day_window(day)[1])
+        load.finish(requests=0, pages=0, retries=0, rows_received=routes_total)
+    progress.step(1, rows=routes_total)
+    return progress.summary(routes=routes_total, inserted=inserted, updated=updated)
+
+
+# --------------------------------------------------------------------------- Airflow adapters
+
+
+def _param(context: Any, name: str, default: Any) -> Any:
+    value = (context.get("params") or {}).get(name, default)
+    return default if value is None else value
+
+
+def latest_task(**context: Any) -> str:
+    day = run_day(context)
+    run = RunInfo.from_context(context, source=SOURCE, stream="latest", day=day)
+    hook = etrac_hook(_param(context, "requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE))
+    with warehouse_connection() as conn:
+        try:
+            return load_latest(conn, hook, run)
+        finally:
+            hook.close()
+
+
+def plan_task(**context: Any) -> list[list[str]]:
+    """Chunks of plates for the mapped history task (a small list: plates only)."""
+    with warehouse_connection() as conn:
+        plates = plan_plates(conn, _param(context, "plates", []))
+    size = int(_param(context, "chunk_size", DEFAULT_CHUNK_SIZE))
+    chunks = chunked(plates, size)
+    log.info(
+        "e_track plan %s: %d plates in %d chunks of up to %d",
+        run_day(context),
+        len(plates),
+        len(chunks),
+        size,
+    )
+    return chunks
+
+
+def history_task(plates: list[str], **context: Any) -> str:
+    day = run_day(context)
+    hook = etrac_hook(_param(context, "requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE))
+    positions_run = RunInfo.from_context(context, source=SOURCE, stream="positions", day=day)
+    trips_run = RunInfo.from_context(context, source=SOURCE, stream="trips", day=day)
+    with warehouse_connection() as conn:
+        try:
+            return load_history(conn, hook, positions_run, trips_run, day, normalize_plates(plates))
+        finally:
+            hook.close()
+
+
+def routes_task(**context: Any) -> str:
+    day = run_day(context)
+    run = RunInfo.from_context(context, source=SOURCE, stream="routes", day=day)
+    with warehouse_connection() as conn:
+        return load_routes(conn, run, day)

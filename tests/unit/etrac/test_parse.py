@@ -1,0 +1,294 @@
+"""Pure parsing of e-Track values and records, with the ugly inputs the docs warn about."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from sync_apis.etrac import parse
+from sync_apis.etrac.parse import SAO_PAULO, Rejected
+
+LOCAL_1432 = datetime(2025, 11, 15, 14, 32, 10, tzinfo=SAO_PAULO)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "15/11/2025 14:32:10",
+        "2025-11-15 14:32:10",
+        "2025-11-15T14:32:10",
+        "15-11-2025 14:32:10",
+        " 15/11/2025  14:32:10 ",
+        "2025-11-15T17:32:10Z",
+        "2025-11-15T14:32:10-03:00",
+        "2025-11-15T18:32:10+01:00",
+    ],
+)
+def test_datetimes_in_every_accepted_form_are_the_same_instant(text: str) -> None:
+    parsed = parse.parse_datetime(text)
+    assert parsed is not None and parsed.tzinfo is not None
+    assert parsed == LOCAL_1432
+    assert parsed.astimezone(UTC) == datetime(2025, 11, 15, 17, 32, 10, tzinfo=UTC)
+
+
+def test_offsetless_times_are_sao_paulo_local() -> None:
+    parsed = parse.parse_datetime("10/03/2025 00:00:00")
+    assert parsed is not None
+    assert parsed.utcoffset() == timedelta(hours=-3)
+
+
+def test_fractional_seconds_are_kept() -> None:
+    parsed = parse.parse_datetime("15/11/2025 14:32:10.250")
+    assert parsed == LOCAL_1432.replace(microsecond=250000)
+
+
+@pytest.mark.parametrize("text", ["15/11/2025", "15-11-2025", "2025-11-15"])
+def test_plain_dates(text: str) -> None:
+    assert parse.parse_date(text) == date(2025, 11, 15)
+    assert parse.parse_datetime(text) == datetime(2025, 11, 15, tzinfo=SAO_PAULO)
+
+
+@pytest.mark.parametrize("text", [None, "", "  ", "0001-01-01T00:00:00", "0001-01-01 00:00:00", "null"])
+def test_empty_dates_are_none(text: str | None) -> None:
+    assert parse.parse_datetime(text) is None
+
+
+@pytest.mark.parametrize("text", ["31/02/2025 10:00:00", "yesterday", "15/11/25 14:32", 12345])
+def test_bad_dates_raise(text: object) -> None:
+    with pytest.raises(ValueError):
+        parse.parse_datetime(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("42 km/h", 42.0),
+        ("0 km/h", 0.0),
+        ("12,6 V", 12.6),
+        ("12.6 V", 12.6),
+        ("1.234,5", 1234.5),
+        ("1,234.5", 1234.5),
+        ("1.234.567", 1234567.0),
+        ("-19.9166813", -19.9166813),
+        ("-43,9344931", -43.9344931),
+        (42, 42.0),
+        (12.6, 12.6),
+        ("  7 ", 7.0),
+    ],
+)
+def test_numbers(value: object, expected: float) -> None:
+    assert parse.parse_number(value) == pytest.approx(expected)
+
+
+def test_dot_is_thousands_only_for_integer_fields() -> None:
+    assert parse.parse_number("123.456 km", dot_groups_thousands=True) == 123456.0
+    assert parse.parse_number("123.456 km") == pytest.approx(123.456)
+    # a dot followed by other than three digits stays a decimal point even there
+    assert parse.parse_number("123456.7 km", dot_groups_thousands=True) == pytest.approx(123456.7)
+
+
+@pytest.mark.parametrize("value", ["km", "abc 12", "--5x", [1]])
+def test_bad_numbers_raise(value: object) -> None:
+    with pytest.raises(ValueError):
+        parse.parse_number(value)
+
+
+@pytest.mark.parametrize("value", [None, "", " "])
+def test_empty_numbers_are_none(value: object) -> None:
+    assert parse.parse_number(value) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("abc-1d23", "ABC1D23"),
+        ("ABC1D23", "ABC1D23"),
+        (" abc 1234 ", "ABC1234"),
+        ("", None),
+        (None, None),
+        ("AB#123", None),
+    ],
+)
+def test_plates(value: object, expected: str | None) -> None:
+    assert parse.normalize_plate(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(1, True), (0, False), ("1", True), ("0", False), (True, True), ("ligada", True), (None, None)],
+)
+def test_ignition(value: object, expected: bool | None) -> None:
+    assert parse.parse_bool(value) is expected
+
+
+def test_durations() -> None:
+    assert parse.parse_duration("01:11:35") == timedelta(hours=1, minutes=11, seconds=35)
+    assert parse.parse_duration("26:00:01") == timedelta(hours=26, seconds=1)
+    assert parse.parse_duration("") is None
+    with pytest.raises(ValueError):
+        parse.parse_duration("1h11")
+
+
+def test_request_date_forms() -> None:
+    assert parse.api_date(date(2025, 3, 10)) == "10/03/2025"
+    assert parse.api_trip_date(date(2025, 3, 10)) == "10-03-2025"
+
+
+# --------------------------------------------------------------------------- records
+
+E1_ITEM = {
+    "placa": "ABC1D23",
+    "descricao": "VW CONSTELLATION 24.280 - CAMINHÃO 12",
+    "frota": "12",
+    "equipamento_serial": "860000000000001",
+    "data_transmissao": "15/11/2025 14:32:10",
+    "data_gravacao": "15/11/2025 14:32:14",
+    "latitude": "-19.9166813",
+    "longitude": "-43.9344931",
+    "logradouro": "Av. Amazonas, 1234 - Centro, Belo Horizonte - MG",
+    "velocidade": 42,
+    "ignicao": 1,
+    "odometro": 123456,
+    "odometro_can": 0,
+    "horimetro": 4321,
+    "bateria": 12.6,
+}
+
+
+def as_dict(row: tuple, columns: tuple[str, ...]) -> dict:
+    assert len(row) == len(columns)
+    return dict(zip(columns, row, strict=True))
+
+
+def test_position_row_from_a_documented_item() -> None:
+    row = as_dict(parse.position_row(E1_ITEM), parse.POSITION_COLUMNS)
+    assert row["placa"] == "ABC1D23"
+    assert row["data_transmissao"] == LOCAL_1432
+    assert row["data_gravacao"] == LOCAL_1432 + timedelta(seconds=4)
+    assert row["latitude"] == pytest.approx(-19.9166813)
+    assert row["velocidade"] == 42.0 and row["ignicao"] is True
+    assert row["odometro"] == 123456.0 and row["bateria"] == 12.6
+    assert row["extra"] == {}
+
+
+def test_position_row_formatted_mode_and_null_logradouro() -> None:
+    item = {
+        **E1_ITEM,
+        "velocidade": "42 km/h",
+        "odometro": "123.456 km",
+        "bateria": "12,6 V",
+        "horimetro": "1.234,5",
+        "logradouro": None,
+        "data_transmissao": "2025-11-15 14:32:10",
+        "placa": "abc-1d23",
+    }
+    row = as_dict(parse.position_row(item), parse.POSITION_COLUMNS)
+    assert row["placa"] == "ABC1D23"
+    assert row["data_transmissao"] == LOCAL_1432
+    assert row["velocidade"] == 42.0
+    assert row["odometro"] == 123456.0
+    assert row["bateria"] == pytest.approx(12.6)
+    assert row["horimetro"] == pytest.approx(1234.5)
+    assert row["logradouro"] is None
+    assert row["extra"] == {}
+
+
+def test_history_item_without_plate_takes_the_requested_one() -> None:
+    item = {k: v for k, v in E1_ITEM.items() if k not in ("placa", "equipamento_serial", "data_gravacao")}
+    row = as_dict(parse.position_row(item, plate="abc-1d23"), parse.POSITION_COLUMNS)
+    assert row["placa"] == "ABC1D23"
+    assert row["equipamento_serial"] is None and row["data_gravacao"] is None
+
+
+def test_unknown_fields_go_to_extra_and_only_them() -> None:
+    item = {**E1_ITEM, "temperatura": "4,5 °C", "evento": {"codigo": 7}}
+    row = as_dict(parse.position_row(item), parse.POSITION_COLUMNS)
+    assert row["extra"] == {"temperatura": "4,5 °C", "evento": {"codigo": 7}}
+
+
+def test_unreadable_known_values_become_null_and_are_kept() -> None:
+    item = {**E1_ITEM, "bateria": "N/D volts", "ignicao": "talvez"}
+    row = as_dict(parse.position_row(item), parse.POSITION_COLUMNS)
+    assert row["bateria"] is None and row["ignicao"] is None
+    assert row["extra"] == {"_invalid": {"bateria": "N/D volts", "ignicao": "talvez"}}
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"placa": None}, "missing placa"),
+        ({"placa": "###"}, "unreadable placa"),
+        ({"data_transmissao": ""}, "missing data_transmissao"),
+        ({"data_transmissao": "ontem"}, "unreadable data_transmissao"),
+        ({"data_transmissao": "0001-01-01T00:00:00"}, "empty data_transmissao"),
+        ({"latitude": None}, "missing latitude"),
+        ({"latitude": "-99.5"}, "latitude out of range"),
+        ({"longitude": "leste"}, "unreadable longitude"),
+    ],
+)
+def test_unusable_positions_are_rejected_with_a_reason(change: dict, reason: str) -> None:
+    with pytest.raises(Rejected) as info:
+        parse.position_row({**E1_ITEM, **change})
+    assert info.value.reason.startswith(reason)
+
+
+def test_non_object_records_are_rejected() -> None:
+    with pytest.raises(Rejected, match="not a JSON object"):
+        parse.position_row(["ABC1D23"])
+
+
+def test_terminal_row() -> None:
+    row = as_dict(parse.terminal_row({**E1_ITEM, "frota": 12}), parse.TERMINAL_COLUMNS)
+    assert row["placa"] == "ABC1D23" and row["frota"] == "12"
+    assert row["equipamento_serial"] == "860000000000001"
+    assert row["data_transmissao"] == LOCAL_1432
+    assert row["raw"]["descricao"].startswith("VW")
+
+
+def test_terminal_without_fix_is_kept() -> None:
+    row = as_dict(parse.terminal_row({"placa": "XYZ-9876", "data_transmissao": ""}), parse.TERMINAL_COLUMNS)
+    assert row["placa"] == "XYZ9876" and row["data_transmissao"] is None
+
+
+TRIP = {
+    "cliente": "EMPRESA EXEMPLO LTDA", "cliente_fantasia": "EXEMPLO", "placa": "ABC1D23",
+    "descricao": "VW", "frota": "12",
+    "data_inicio_conducao": "15/11/2025 06:01:05", "data_fim_conducao": "15/11/2025 07:12:40",
+    "latitude_inicio_conducao": "-19.9012", "longitude_inicio_conducao": "-43.9501",
+    "latitude_fim_conducao": "-19.8123", "longitude_fim_conducao": "-43.9788",
+    "localizacao_inicio_conducao": "R. Exemplo, 10", "localizacao_fim_conducao": "Rod. BR-040",
+    "odometro_inicio_conducao": "123400", "odometro_fim_conducao": "123431",
+    "duracao_conducao": "01:11:35", "distancia_conducao": "31,2",
+    "condutor_nome": "", "condutor_identificacao": "",
+}  # fmt: skip
+
+
+def test_trip_row() -> None:
+    row = as_dict(parse.trip_row(TRIP), parse.TRIP_COLUMNS)
+    assert row["data_inicio_conducao"] == datetime(2025, 11, 15, 6, 1, 5, tzinfo=SAO_PAULO)
+    assert row["duracao_conducao"] == timedelta(hours=1, minutes=11, seconds=35)
+    assert row["distancia_conducao"] == pytest.approx(31.2)
+    assert row["condutor_nome"] is None
+    assert row["raw"] == TRIP
+
+
+def test_trip_without_start_is_rejected() -> None:
+    with pytest.raises(Rejected, match="missing data_inicio_conducao"):
+        parse.trip_row({**TRIP, "data_inicio_conducao": None})
+
+
+def test_envelopes() -> None:
+    assert parse.records_of({"retorno": [1], "code_header": "200"}, "retorno") == [1]
+    assert parse.records_of({"conducoes": [2]}, "retorno", "conducoes") == [2]
+    assert parse.records_of({"lista": [3]}, "retorno") == [3]
+    assert parse.records_of({"posicoes": None, "terminal": {}}, "posicoes") == []
+    assert parse.records_of([4], "retorno") == [4]
+    with pytest.raises(ValueError):
+        parse.records_of({"code_header": "200"}, "retorno")
+    assert (
+        parse.error_message({"erro": "Terminal não encontrado", "code_header": "400"})
+        == "Terminal não encontrado"
+    )
+    assert parse.error_message({"retorno": []}) is None
+    assert parse.error_message({"erro": ""}) is None
