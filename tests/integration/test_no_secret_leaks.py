@@ -54,7 +54,11 @@ def test_no_secret_in_logs_xcom_rendered_fields_or_warehouse(
     for dag_id in ("etrac_daily", "auvo_daily"):
         result = subprocess.run(
             [AIRFLOW, "dags", "test", dag_id, "2025-03-10"],
-            env=env, capture_output=True, text=True, timeout=600, check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
         outputs.append(result.stdout + result.stderr)
         assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
