@@ -43,6 +43,8 @@ def airflow_environment(
             # Pick up new/changed DAG files quickly while developing (defaults: 300 s / 30 s).
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+            # e-Track history tasks queue in this pool (created with the connections).
+            "AIRFLOW__SYNC_APIS__ETRAC_POOL": "etrac_api",
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -24,14 +24,23 @@ def describe(conn_ids: list[str]) -> dict[str, str | None]:
         return dict(rows.all())
 
 
+# The pool that throttles e-Track API tasks across all runs (etrac_daily reads its name from
+# [sync_apis] etrac_pool, which the stack sets). Created once; slots a user changed are kept.
+API_POOLS = {"etrac_api": (2, "e-Track API calls of sync-apis (history tasks across all runs)")}
+
+
 def upsert(specs: dict[str, dict[str, object]]) -> None:
     from airflow.models.connection import Connection
+    from airflow.models.pool import Pool
     from airflow.utils.session import create_session
 
     with create_session() as session:
         for conn_id, spec in specs.items():
             session.query(Connection).filter(Connection.conn_id == conn_id).delete()
             session.add(Connection(conn_id=conn_id, **spec))  # type: ignore[arg-type]
+        for name, (slots, description) in API_POOLS.items():
+            if session.query(Pool).filter(Pool.pool == name).first() is None:
+                session.add(Pool(pool=name, slots=slots, description=description, include_deferred=False))
 
 
 def main(argv: list[str]) -> int:

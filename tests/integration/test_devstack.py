@@ -391,6 +391,8 @@ def test_make_run_wires_everything_stops_cleanly_and_keeps_data(
     assert etrac["host"] == f"http://127.0.0.1:{env['SANDBOX_ETRAC_PORT']}/monitoramento"
     assert auvo["description"] == etrac["description"] == SANDBOX_MARK
     assert (warehouse["conn_type"], warehouse["schema"]) == ("postgres", "sync_apis")
+    # The pool that throttles the e-Track API tasks exists (etrac_daily is configured to use it).
+    assert _get(api, "/api/v2/pools/etrac_api")["slots"] == 2
 
     # The sandbox answers a login with the credentials the connections carry.
     login = requests.post(

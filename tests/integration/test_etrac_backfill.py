@@ -30,8 +30,14 @@ def test_backfill_loads_each_day_once(
     warehouse_url: Any,
 ) -> None:
     # Only the backfill's runs: the scheduler creates no clock-driven runs of its own here.
-    env = {**etrac_env, "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"}
+    # The API tasks queue in a one-slot pool, as `make run` and docker-compose configure it.
+    env = {
+        **etrac_env,
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        "AIRFLOW__SYNC_APIS__ETRAC_POOL": "etrac_api",
+    }
     with AirflowStack(pg_server, extra_env=env, parallelism=8) as stack:
+        stack.cli("pools", "set", "etrac_api", "1", "e-Track API calls")
         stack.wait_for_dag("etrac_daily")
         stack.cli("dags", "unpause", "etrac_daily")
         stack.cli(
@@ -40,6 +46,10 @@ def test_backfill_loads_each_day_once(
         )  # fmt: skip
         runs = stack.wait_for_runs("etrac_daily", expected=3, timeout=420)
         overlap = stack.max_concurrent_runs("etrac_daily")
+        pools = stack.query(
+            "SELECT DISTINCT task_id, pool FROM task_instance "
+            "WHERE dag_id = 'etrac_daily' AND task_id IN ('latest', 'history') ORDER BY 1"
+        )
         failed_tis = stack.query(
             "SELECT task_id, map_index, try_number, state FROM task_instance "
             "WHERE dag_id = 'etrac_daily' AND (state <> 'success' OR try_number > 1)"
@@ -51,6 +61,7 @@ def test_backfill_loads_each_day_once(
             for r in runs] == [(d, timedelta(days=1)) for d in DAYS]  # fmt: skip
     assert 1 <= overlap <= 3
     assert failed_tis == []  # no task needed a retry: no deadlock, no serialization failure
+    assert pools == [("history", "etrac_api"), ("latest", "etrac_api")]
 
     world = etrac_sandbox.world
     with psycopg.connect(warehouse_url.url) as conn:
