@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from sync_apis.warehouse import RunInfo, Table, open_load, run_schema_files, sql_files
+from sync_apis.sql_files import sql_files
+from sync_apis.warehouse import RunInfo, Table, open_load, run_schema_files
 from tests.support.pg import PgUrl, create_database, drop_database, server_url
 
 COLUMNS = ("placa", "data_transmissao", "latitude", "longitude", "velocidade", "ignicao", "odometro", "extra")

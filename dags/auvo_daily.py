@@ -37,7 +37,6 @@ waiting for the rate budget; each stream task ends with a one-line summary, also
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pendulum
@@ -46,9 +45,9 @@ from airflow.sdk import DAG, Asset, AssetAlias, Param, get_current_context, task
 
 from sync_apis.auvo.streams import STREAM_PARALLELISM, STREAMS
 from sync_apis.dag_defaults import DEFAULT_ARGS, daily_timetable
+from sync_apis.sql_files import SQL_DIR
 
 DAG_ID = "auvo_daily"
-SQL_DIR = str(Path(__file__).resolve().parents[1] / "include" / "sql")
 TABLES_ALIAS = AssetAlias("auvo_tables")
 DB_CONN = "{{ var.value.get('sync_apis_sync_apis_db_conn_id', 'sync_apis_db') }}"
 _TZ = "{% set tz = 'America/Sao_Paulo' %}"
@@ -77,7 +76,7 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["sync-apis", "auvo"],
     doc_md=__doc__,
-    template_searchpath=[SQL_DIR],
+    template_searchpath=[str(SQL_DIR)],
     params={
         "streams": Param(
             [],
@@ -108,7 +107,8 @@ with DAG(
     @task
     def apply_sync_meta_schema() -> str:
         from sync_apis.auvo.sync import _db_conn
-        from sync_apis.warehouse import run_schema_files, sql_files
+        from sync_apis.sql_files import sql_files
+        from sync_apis.warehouse import run_schema_files
 
         conn = _db_conn()
         try:

@@ -40,9 +40,9 @@ from airflow.sdk import DAG, Asset, Param, TaskGroup, chain, conf, task
 
 from sync_apis.dag_defaults import DEFAULT_ARGS, daily_timetable
 from sync_apis.etrac.checks import CHECK_FILES, MACROS
+from sync_apis.sql_files import SQL_DIR, sql_files
 
 DAG_ID = "etrac_daily"
-SQL_DIR = Path(__file__).resolve().parents[1] / "include" / "sql"
 # Resolved when a task runs (a Variable may rename the connection); never at parse time.
 WAREHOUSE_CONN = "{{ var.value.get('sync_apis_sync_apis_db_conn_id', 'sync_apis_db') }}"
 
@@ -54,10 +54,6 @@ TABLE_ASSETS = [
 ENABLED = conf.getboolean("sync_apis", f"{DAG_ID}_enabled", fallback=True)
 API_POOL = conf.get("sync_apis", "etrac_pool", fallback="default_pool")
 API_PARALLELISM = conf.getint("sync_apis", "etrac_api_parallelism", fallback=2)
-
-
-def _schema_files(schema: str) -> list[str]:
-    return sorted(f"{schema}/{p.name}" for p in (SQL_DIR / schema).glob("*.sql"))
 
 
 with DAG(
@@ -85,10 +81,10 @@ with DAG(
     },
 ) as dag:
     schema_sync_meta = SQLExecuteQueryOperator(
-        task_id="schema_sync_meta", conn_id=WAREHOUSE_CONN, sql=_schema_files("sync_meta")
+        task_id="schema_sync_meta", conn_id=WAREHOUSE_CONN, sql=sql_files("sync_meta")
     )
     schema_e_track = SQLExecuteQueryOperator(
-        task_id="schema_e_track", conn_id=WAREHOUSE_CONN, sql=_schema_files("e_track")
+        task_id="schema_e_track", conn_id=WAREHOUSE_CONN, sql=sql_files("e_track")
     )
 
     @task(pool=API_POOL)

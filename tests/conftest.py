@@ -77,7 +77,8 @@ def warehouse_conn(warehouse_url: PgUrl) -> Iterator[Any]:
 @pytest.fixture
 def warehouse_with_meta(warehouse_conn: Any) -> Any:
     """The warehouse with the sync_meta schema applied."""
-    from sync_apis.warehouse import run_schema_files, sql_files
+    from sync_apis.sql_files import sql_files
+    from sync_apis.warehouse import run_schema_files
 
     warehouse_conn.autocommit = True
     run_schema_files(warehouse_conn, sql_files("sync_meta"))

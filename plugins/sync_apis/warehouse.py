@@ -26,14 +26,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from sync_apis.sql_files import SQL_DIR
+
 _log = logging.getLogger(__name__)
-SQL_DIR = Path(__file__).resolve().parents[2] / "include" / "sql"
 
 
 # --------------------------------------------------------------------------- descriptions
@@ -466,14 +466,6 @@ def open_load(conn: psycopg.Connection[Any], run: RunInfo) -> Iterator[Load]:
 
 
 # --------------------------------------------------------------------------- schema files
-
-
-def sql_files(schema_name: str) -> list[str]:
-    """``include/sql/<schema>/*.sql`` as paths relative to ``include/sql``, in apply order."""
-    folder = SQL_DIR / schema_name
-    if not folder.is_dir():
-        raise FileNotFoundError(f"no schema folder {folder}")
-    return [f"{schema_name}/{p.name}" for p in sorted(folder.glob("*.sql"))]
 
 
 def run_schema_files(conn: psycopg.Connection[Any], paths: Iterable[str]) -> list[str]:

@@ -16,7 +16,8 @@ import pytest
 from sync_apis.auvo import sync
 from sync_apis.auvo.hook import AuvoHook
 from sync_apis.http import ApiError, HttpPolicy, TokenBucket
-from sync_apis.warehouse import RunInfo, run_schema_files, sql_files
+from sync_apis.sql_files import sql_files
+from sync_apis.warehouse import RunInfo, run_schema_files
 
 DAY = date(2025, 3, 10)
 

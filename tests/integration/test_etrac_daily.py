@@ -101,7 +101,8 @@ def etrac_env(etrac_sandbox: Any, warehouse_url: Any, connect_airflow: Any) -> d
 
 
 def apply_schema(url: str) -> None:
-    from sync_apis.warehouse import run_schema_files, sql_files
+    from sync_apis.sql_files import sql_files
+    from sync_apis.warehouse import run_schema_files
 
     with psycopg.connect(url, autocommit=True) as conn:
         run_schema_files(conn, sql_files("sync_meta") + sql_files("e_track"))

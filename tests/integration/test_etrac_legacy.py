@@ -178,7 +178,8 @@ def test_dag_adopts_a_legacy_database_and_then_loads_on_top(
 
 def test_concurrent_schema_runs_adopt_exactly_once(warehouse_url: Any) -> None:
     """Three runs of a backfill start together: the advisory lock makes one adopt, the others wait."""
-    from sync_apis.warehouse import run_schema_files, sql_files
+    from sync_apis.sql_files import sql_files
+    from sync_apis.warehouse import run_schema_files
 
     build_legacy(warehouse_url.url)
     errors: list[BaseException] = []
@@ -214,7 +215,8 @@ def test_concurrent_schema_runs_adopt_exactly_once(warehouse_url: Any) -> None:
 
 
 def test_a_foreign_table_is_refused_not_dropped(warehouse_url: Any) -> None:
-    from sync_apis.warehouse import run_schema_files, sql_files
+    from sync_apis.sql_files import sql_files
+    from sync_apis.warehouse import run_schema_files
 
     with psycopg.connect(warehouse_url.url, autocommit=True) as conn:
         conn.execute("CREATE SCHEMA e_track; CREATE TABLE e_track.trips (something text); "

@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 import pytest
 
-from sync_apis.warehouse import RunInfo, Table, json_text, open_load, run_schema_files, sql_files
+from sync_apis.sql_files import sql_files
+from sync_apis.warehouse import RunInfo, Table, json_text, open_load, run_schema_files
 
 THINGS = Table("demo", "things", key=("thing_id",), columns=("thing_id", "name", "raw"), soft_delete=True)
 

@@ -355,7 +355,8 @@ def _db_conn() -> Any:
 def apply_schema_task(context: Any, logger: Any = log) -> str:
     """Apply include/sql/auvo (after sync_meta), then adopt any tables left by the old script."""
     from sync_apis.auvo.legacy import adopt_legacy
-    from sync_apis.warehouse import run_schema_files, sql_files
+    from sync_apis.sql_files import sql_files
+    from sync_apis.warehouse import run_schema_files
 
     conn = _db_conn()
     try:
