@@ -109,7 +109,9 @@ def test_a_dense_1000_vehicle_day_streams_in_bounded_memory() -> None:
     """
     import psutil
 
-    config = EtracConfig(vehicles=1000, seed=21, drive_fix_interval_s=(10, 15), park_fix_interval_s=(120, 240))
+    config = EtracConfig(
+        vehicles=1000, seed=21, drive_fix_interval_s=(10, 15), park_fix_interval_s=(120, 240)
+    )
     marker = b'"data_transmissao"'
     process = psutil.Process()
     with make_server(config, clock=Clock(NOW)) as server, requests.Session() as session:
