@@ -26,7 +26,8 @@ $(VENV_STAMP): $(REQUIREMENTS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { \
 		echo "error: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'); 3.11+ is required"; exit 1; }
 	@test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
-	$(VENV_PY) -m pip install -r requirements.txt -r requirements-dev.txt
+	@echo "installing the pinned packages into $(VENV) (the first time takes a few minutes) ..."
+	$(VENV_PY) -m pip install --quiet --progress-bar off -r requirements.txt -r requirements-dev.txt
 	@touch $@
 
 run: venv ## Start the local stack: Airflow UI, scheduler, embedded Postgres, sandbox APIs (Ctrl+C stops)
