@@ -39,12 +39,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pendulum
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator
 from airflow.sdk import DAG, Asset, AssetAlias, Param, get_current_context, task
 
 from sync_apis.auvo.streams import STREAM_PARALLELISM, STREAMS
-from sync_apis.dag_defaults import DEFAULT_ARGS, daily_timetable
+from sync_apis.dag_defaults import DEFAULT_ARGS, START_DATE, daily_timetable
 from sync_apis.sql_files import SQL_DIR
 
 DAG_ID = "auvo_daily"
@@ -71,7 +70,7 @@ class ParamCheck(SQLCheckOperator):
 with DAG(
     dag_id=DAG_ID,
     schedule=daily_timetable(DAG_ID),
-    start_date=pendulum.datetime(2025, 1, 1, tz="America/Sao_Paulo"),
+    start_date=START_DATE,
     catchup=False,
     default_args=DEFAULT_ARGS,
     tags=["sync-apis", "auvo"],

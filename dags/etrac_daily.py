@@ -38,7 +38,7 @@ from typing import Any
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator, SQLExecuteQueryOperator
 from airflow.sdk import DAG, Asset, Param, TaskGroup, chain, conf, task
 
-from sync_apis.dag_defaults import DEFAULT_ARGS, daily_timetable
+from sync_apis.dag_defaults import DEFAULT_ARGS, START_DATE, daily_timetable
 from sync_apis.etrac.checks import CHECK_FILES, MACROS
 from sync_apis.sql_files import SQL_DIR, sql_files
 
@@ -60,6 +60,7 @@ with DAG(
     dag_id=DAG_ID,
     description="e-Track positions, GPS history, trips and routes for one local day",
     schedule=daily_timetable(DAG_ID) if ENABLED else None,
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=3,
     default_args=DEFAULT_ARGS,

@@ -8,6 +8,7 @@ from typing import Any
 import pendulum
 
 from sync_apis import LOCAL_TZ_NAME
+from sync_apis.localday import day_bounds, local_date
 from sync_apis.timetable import LocalDayTimetable
 
 OWNER = "sync-apis"
@@ -24,6 +25,9 @@ DEFAULT_ARGS: dict[str, Any] = {
 }
 
 DEFAULT_RUN_AT = "01:05"
+# The first day a schedule may consider. Without a start_date the timetable never proposes a
+# run, so the daily sync would silently never happen. Older days are loaded by backfills.
+START_DATE = pendulum.datetime(2025, 1, 1, tz=LOCAL_TZ_NAME)
 CONFIG_SECTION = "sync_apis"
 
 
@@ -48,10 +52,7 @@ def run_day(context: Any) -> date:
     start = context["data_interval_start"]
     if start is None:  # a run without a data interval: fall back to the logical date
         start = context["logical_date"]
-    return pendulum.instance(start).in_timezone(LOCAL_TZ_NAME).date()
+    return local_date(start)
 
 
-def day_bounds(day: date) -> tuple[pendulum.DateTime, pendulum.DateTime]:
-    """[start, end) of a local day as aware datetimes."""
-    start = pendulum.datetime(day.year, day.month, day.day, tz=LOCAL_TZ_NAME)
-    return start, start.add(days=1)
+__all__ = ["DEFAULT_ARGS", "START_DATE", "daily_timetable", "day_bounds", "run_at_for", "run_day"]

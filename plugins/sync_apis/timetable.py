@@ -10,7 +10,7 @@ to D2 creates exactly one run per day D1..D2 inclusive.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 import pendulum
@@ -18,6 +18,7 @@ from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction, T
 from pendulum import DateTime
 
 from sync_apis import LOCAL_TZ_NAME
+from sync_apis.localday import local_date, local_midnight
 
 
 def _parse_hhmm(value: str) -> time:
@@ -67,27 +68,32 @@ class LocalDayTimetable(Timetable):
     # -- helpers -------------------------------------------------------------------------------
 
     def day_start(self, instant: DateTime) -> DateTime:
-        """Local midnight of the day containing ``instant``."""
-        local = pendulum.instance(instant).in_timezone(self._tz)
-        return local.start_of("day")
+        """Start of the local day containing ``instant``."""
+        return local_midnight(local_date(instant, self.timezone), self.timezone)
+
+    def _next_day(self, start: DateTime) -> DateTime:
+        return local_midnight(local_date(start, self.timezone) + timedelta(days=1), self.timezone)
 
     def _latest_due_day(self) -> DateTime:
         now = pendulum.now(self._tz)
-        latest_due = self.day_start(now).subtract(days=1)
+        today = local_date(now, self.timezone)
+        latest_due = local_midnight(today - timedelta(days=1), self.timezone)
         if self._info_for(latest_due).run_after > now:
-            latest_due = latest_due.subtract(days=1)
+            latest_due = local_midnight(today - timedelta(days=2), self.timezone)
         return latest_due
 
     def _info_for(self, start: DateTime) -> DagRunInfo:
-        end = start.add(days=1)
-        due = end.at(self._run_at.hour, self._run_at.minute)
+        end = self._next_day(start)
+        due = pendulum.datetime(
+            end.year, end.month, end.day, self._run_at.hour, self._run_at.minute, tz=self.timezone
+        )
         return DagRunInfo(run_after=due, data_interval=DataInterval(start=start, end=end))
 
     # -- the Timetable protocol --------------------------------------------------------------
 
     def infer_manual_data_interval(self, *, run_after: DateTime) -> DataInterval:
         start = self.day_start(run_after)
-        return DataInterval(start=start, end=start.add(days=1))
+        return DataInterval(start=start, end=self._next_day(start))
 
     def next_dagrun_info(
         self,
@@ -96,14 +102,14 @@ class LocalDayTimetable(Timetable):
         restriction: TimeRestriction,
     ) -> DagRunInfo | None:
         if last_automated_data_interval is not None:
-            start = self.day_start(last_automated_data_interval.start).add(days=1)
+            start = self._next_day(self.day_start(last_automated_data_interval.start))
         else:
             earliest = restriction.earliest
             if earliest is None:
                 return None
             start = self.day_start(earliest)
             if start < pendulum.instance(earliest):
-                start = start.add(days=1)  # a day that began before `earliest` is not ours
+                start = self._next_day(start)  # a day that began before `earliest` is not ours
         if not restriction.catchup:
             # Without catch-up, never go back further than the most recent day whose run is due:
             # after a backfill of March 2025 the next scheduled run is yesterday's, not 14 March.

@@ -88,6 +88,12 @@ def test_dag_metadata(bag: Any, dag_id: str) -> None:
     assert dag.tags, f"{dag_id} has no tags"
     assert dag.doc_md and len(dag.doc_md) > 200, f"{dag_id} needs a doc_md that explains it in the UI"
     assert type(dag.timetable).__name__ == "LocalDayTimetable", f"{dag_id} must use LocalDayTimetable"
+    # Scheduled for real: a DAG without a start date gets no run from its timetable, ever.
+    from airflow.timetables.base import TimeRestriction
+
+    restriction = TimeRestriction(earliest=dag.start_date, latest=None, catchup=dag.catchup)
+    upcoming = dag.timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
+    assert upcoming is not None, f"{dag_id} would never be scheduled (start_date={dag.start_date})"
     for task in dag.tasks:
         where = f"{dag_id}.{task.task_id}"
         assert task.owner and task.owner != "airflow", f"{where}: set a real owner"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pendulum
 import pytest
 from airflow.timetables.base import DataInterval, TimeRestriction
 
+from sync_apis.localday import day_bounds
 from sync_apis.timetable import LocalDayTimetable
 
 SP = "America/Sao_Paulo"
@@ -85,3 +88,20 @@ def test_without_catchup_a_past_backfill_does_not_drag_the_schedule_back() -> No
         restriction=TimeRestriction(earliest=sp(2020, 1, 1), latest=None, catchup=True),
     )
     assert caught_up is not None and caught_up.data_interval.start == sp(2025, 3, 13)
+
+
+def test_a_day_whose_midnight_did_not_exist_is_one_day() -> None:
+    """2018-11-04: Brazil's DST began at 00:00, so that local day started at 01:00 (23 hours)."""
+    tt = LocalDayTimetable()
+    interval = tt.infer_manual_data_interval(run_after=sp(2018, 11, 4, 12))
+    assert interval.start == sp(2018, 11, 4, 1) and interval.end == sp(2018, 11, 5)
+    assert (interval.end - interval.start).total_seconds() == 23 * 3600
+    restriction = TimeRestriction(earliest=sp(2018, 11, 2), latest=sp(2018, 11, 7), catchup=True)
+    days, last = [], None
+    while (
+        info := tt.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
+    ) is not None:
+        days.append(info.data_interval.start.date().isoformat())
+        last = info.data_interval
+    assert days == ["2018-11-02", "2018-11-03", "2018-11-04", "2018-11-05", "2018-11-06", "2018-11-07"]
+    assert day_bounds(date(2018, 11, 4)) == (interval.start, interval.end)
