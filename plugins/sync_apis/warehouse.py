@@ -308,6 +308,7 @@ class Load:
         self.rejected = 0
         self.summary: RunSummary | None = None
         self._locked = False
+        self._rejects: sql.Identifier | None = None
 
     def stage(self, table: Table) -> Stage:
         return Stage(self, table)
@@ -321,24 +322,44 @@ class Load:
             self._locked = True
 
     def reject(self, reason: str, raw: Any) -> None:
-        """Keep a record we could not use, with why. The same record twice is kept once."""
+        """Keep a record we could not use, with why. The same record twice is kept once.
+
+        Rejections wait in a temp table and reach ``sync_meta.rejected_records`` only under the
+        source's merge lock (``flush_rejects``): two concurrent runs rejecting the same record
+        would otherwise wait on each other's uncommitted row while one of them holds the lock.
+        """
         self.rejected += 1
         with self.conn.cursor() as cur:
+            if self._rejects is None:
+                Stage._counter += 1
+                self._rejects = sql.Identifier(f"rejects_{Stage._counter}")
+                cur.execute(
+                    sql.SQL("CREATE TEMP TABLE {} (reason text, raw jsonb) ON COMMIT DROP").format(
+                        self._rejects
+                    )
+                )
             cur.execute(
-                "INSERT INTO sync_meta.rejected_records "
-                "       (source, stream, day, run_id, reason, raw, fingerprint) "
-                "VALUES (%(source)s, %(stream)s, %(day)s, %(run_id)s, %(reason)s, %(raw)s::jsonb, "
-                "        md5(%(reason)s || '|' || (%(raw)s::jsonb)::text)) "
-                "ON CONFLICT (source, stream, fingerprint) DO NOTHING",
-                {
-                    "source": self.run.source,
-                    "stream": self.run.stream,
-                    "day": self.run.day,
-                    "run_id": self.run.run_id,
-                    "reason": reason[:1000],
-                    "raw": json_text(raw),
-                },
+                sql.SQL("INSERT INTO {} (reason, raw) VALUES (%s, %s::jsonb)").format(self._rejects),
+                (reason[:1000], json_text(raw)),
             )
+
+    def flush_rejects(self) -> None:
+        """Move buffered rejections into sync_meta.rejected_records (under the merge lock)."""
+        if self._rejects is None:
+            return
+        self.lock_source()
+        with self.conn.cursor() as cur:
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO sync_meta.rejected_records "
+                    "       (source, stream, day, run_id, reason, raw, fingerprint) "
+                    "SELECT %s, %s, %s, %s, reason, raw, md5(reason || '|' || raw::text) AS fingerprint "
+                    "FROM {} ORDER BY fingerprint "
+                    "ON CONFLICT (source, stream, fingerprint) DO NOTHING"
+                ).format(self._rejects),
+                (self.run.source, self.run.stream, self.run.day, self.run.run_id),
+            )
+            cur.execute(sql.SQL("TRUNCATE {}").format(self._rejects))
 
     def get_watermark(self) -> datetime | None:
         with self.conn.cursor() as cur:
@@ -374,6 +395,7 @@ class Load:
         waited_s: float = 0.0,
     ) -> RunSummary:
         """Write the sync_runs row (same transaction as the data) and return the summary."""
+        self.flush_rejects()
         self.summary = RunSummary(
             source=self.run.source,
             stream=self.run.stream,
@@ -454,6 +476,7 @@ def open_load(conn: psycopg.Connection[Any], run: RunInfo) -> Iterator[Load]:
     try:
         with conn.transaction():
             yield load
+            load.flush_rejects()
     except BaseException as exc:
         try:
             with conn.transaction():

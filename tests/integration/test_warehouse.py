@@ -125,7 +125,7 @@ def test_rejected_records_are_kept_once(db) -> None:
             ld.reject("no taskID", {"foo": 2})
             summary = ld.finish(requests=1, pages=1, retries=0, rows_received=2)
         assert summary.rows_rejected == 2
-    rows = db.execute("SELECT reason, raw FROM sync_meta.rejected_records ORDER BY id").fetchall()
+    rows = db.execute("SELECT reason, raw FROM sync_meta.rejected_records ORDER BY raw::text").fetchall()
     assert rows == [("no taskID", {"foo": 1}), ("no taskID", {"foo": 2})]
 
 
@@ -169,3 +169,49 @@ def test_table_description_is_checked() -> None:
         Table("s", "t", key=("id",), columns=("name",))
     with pytest.raises(ValueError, match="managed by the loader"):
         Table("s", "t", key=("id",), columns=("id", "synced_at"))
+
+
+def test_concurrent_runs_rejecting_the_same_record_do_not_deadlock(db, warehouse_url) -> None:
+    """A rejects X then keeps fetching; B merges (takes the source's lock) then rejects X too.
+
+    Written straight into rejected_records, B's insert would wait for A's uncommitted row while A
+    waits for B's lock: a deadlock. Buffered and flushed under the lock, both commit.
+    """
+    a_rejected, b_merged = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def run_a() -> None:
+        try:
+            with psycopg.connect(warehouse_url.url) as conn, open_load(conn, run(run_id="a")) as ld:
+                ld.reject("bad", {"id": "X"})
+                a_rejected.set()
+                b_merged.wait(10)
+                stage = ld.stage(THINGS)
+                stage.copy([(1, "a", {})])
+                stage.merge()
+                ld.finish(requests=1, pages=1, retries=0, rows_received=2)
+        except BaseException as exc:
+            errors.append(exc)
+
+    def run_b() -> None:
+        try:
+            a_rejected.wait(10)
+            with psycopg.connect(warehouse_url.url) as conn, open_load(conn, run(run_id="b", day=None)) as ld:
+                stage = ld.stage(THINGS)
+                stage.copy([(2, "b", {})])
+                stage.merge()
+                b_merged.set()
+                ld.reject("bad", {"id": "X"})
+                ld.finish(requests=1, pages=1, retries=0, rows_received=2)
+        except BaseException as exc:
+            errors.append(exc)
+            b_merged.set()
+
+    threads = [threading.Thread(target=run_a), threading.Thread(target=run_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    assert db.execute("SELECT count(*) FROM demo.things").fetchone() == (2,)
+    assert db.execute("SELECT count(*) FROM sync_meta.rejected_records").fetchone() == (1,)
