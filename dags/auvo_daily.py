@@ -43,12 +43,12 @@ from airflow.providers.common.sql.operators.sql import SQLCheckOperator
 from airflow.sdk import DAG, Asset, AssetAlias, Param, get_current_context, task
 
 from sync_apis.auvo.streams import STREAM_PARALLELISM, STREAMS
+from sync_apis.config import WAREHOUSE_CONN_TEMPLATE
 from sync_apis.dag_defaults import DEFAULT_ARGS, START_DATE, daily_timetable
 from sync_apis.sql_files import SQL_DIR
 
 DAG_ID = "auvo_daily"
 TABLES_ALIAS = AssetAlias("auvo_tables")
-DB_CONN = "{{ var.value.get('sync_apis_sync_apis_db_conn_id', 'sync_apis_db') }}"
 _TZ = "{% set tz = 'America/Sao_Paulo' %}"
 DAY_BOUNDS = {
     "run_id": "{{ run_id }}",
@@ -143,16 +143,16 @@ with DAG(
         return line
 
     checks = [
-        ParamCheck(task_id="check_keys", conn_id=DB_CONN, sql="checks/auvo_keys.sql"),
+        ParamCheck(task_id="check_keys", conn_id=WAREHOUSE_CONN_TEMPLATE, sql="checks/auvo_keys.sql"),
         ParamCheck(
             task_id="check_orphans",
-            conn_id=DB_CONN,
+            conn_id=WAREHOUSE_CONN_TEMPLATE,
             sql="checks/auvo_orphans.sql",
             parameters={**DAY_BOUNDS, "max_orphan_ratio": "{{ params.max_orphan_ratio }}"},
         ),
         ParamCheck(
             task_id="check_day_totals",
-            conn_id=DB_CONN,
+            conn_id=WAREHOUSE_CONN_TEMPLATE,
             sql="checks/auvo_day_totals.sql",
             parameters=DAY_BOUNDS,
         ),

@@ -38,13 +38,12 @@ from typing import Any
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator, SQLExecuteQueryOperator
 from airflow.sdk import DAG, Asset, Param, TaskGroup, chain, conf, task
 
+from sync_apis.config import WAREHOUSE_CONN_TEMPLATE
 from sync_apis.dag_defaults import DEFAULT_ARGS, START_DATE, daily_timetable
 from sync_apis.etrac.checks import CHECK_FILES, MACROS
 from sync_apis.sql_files import SQL_DIR, sql_files
 
 DAG_ID = "etrac_daily"
-# Resolved when a task runs (a Variable may rename the connection); never at parse time.
-WAREHOUSE_CONN = "{{ var.value.get('sync_apis_sync_apis_db_conn_id', 'sync_apis_db') }}"
 
 TABLE_ASSETS = [
     Asset(name=f"e_track.{table}", uri=f"sync-apis://warehouse/e_track/{table}")
@@ -82,10 +81,10 @@ with DAG(
     },
 ) as dag:
     schema_sync_meta = SQLExecuteQueryOperator(
-        task_id="schema_sync_meta", conn_id=WAREHOUSE_CONN, sql=sql_files("sync_meta")
+        task_id="schema_sync_meta", conn_id=WAREHOUSE_CONN_TEMPLATE, sql=sql_files("sync_meta")
     )
     schema_e_track = SQLExecuteQueryOperator(
-        task_id="schema_e_track", conn_id=WAREHOUSE_CONN, sql=sql_files("e_track")
+        task_id="schema_e_track", conn_id=WAREHOUSE_CONN_TEMPLATE, sql=sql_files("e_track")
     )
 
     @task(pool=API_POOL)
@@ -124,7 +123,7 @@ with DAG(
     with TaskGroup("checks") as checks:
         for path in CHECK_FILES:
             SQLCheckOperator(
-                task_id=Path(path).stem.removeprefix("e_track_"), conn_id=WAREHOUSE_CONN, sql=path
+                task_id=Path(path).stem.removeprefix("e_track_"), conn_id=WAREHOUSE_CONN_TEMPLATE, sql=path
             )
 
     @task(outlets=TABLE_ASSETS)

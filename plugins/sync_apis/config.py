@@ -14,6 +14,10 @@ from typing import Literal
 ConnName = Literal["auvo_api", "etrac_api", "sync_apis_db"]
 
 
+# Operators' conn_id fields are templated: the Variable is read when the task runs, not at parse time.
+WAREHOUSE_CONN_TEMPLATE = "{{ var.value.get('sync_apis_sync_apis_db_conn_id', 'sync_apis_db') }}"
+
+
 def variable_name(name: ConnName) -> str:
     return f"sync_apis_{name}_conn_id"
 

@@ -123,9 +123,10 @@ class TokenBucket:
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**(attempt-1))].
+    """Jittered exponential backoff: uniform in [c/2, c] with c = min(cap, base * 2**(attempt-1)).
 
-    Full jitter spreads the retries of parallel tasks, so they don't return in lock-step.
+    The jitter spreads the retries of parallel tasks, so they don't return in lock-step; the
+    lower half is cut so a retry never comes back almost at once.
     ``attempt`` is 1 for the first retry.
     """
     ceiling = min(cap, base * (2 ** max(0, attempt - 1)))

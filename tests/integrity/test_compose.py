@@ -89,7 +89,7 @@ def test_image_is_built_from_the_dockerfile(services: dict[str, Any]) -> None:
         build = services[name]["build"]
         assert (build["context"], build["dockerfile"]) == (".", "Dockerfile"), name
     dockerfile = (REPO / "Dockerfile").read_text()
-    assert re.search(r"^FROM apache/airflow:3\.3\.2\s*$", dockerfile, re.MULTILINE)
+    assert re.search(r"^FROM apache/airflow:3\.3\.2-python3\.11\s*$", dockerfile, re.MULTILINE)
     assert re.search(r"^COPY requirements\.txt ", dockerfile, re.MULTILINE)
     assert re.search(r"^RUN pip install --no-cache-dir -r \S*requirements\.txt\s*$", dockerfile, re.MULTILINE)
     assert re.search(r"^apache-airflow==3\.3\.2$", (REPO / "requirements.txt").read_text(), re.MULTILINE)
