@@ -127,7 +127,9 @@ def _adopt_one(conn: Any, stream: Stream, legacy_table: str, run_id: str, dag_id
                 else:
                     rows.append(parsed)
             stage.copy(rows)
-        result = stage.merge()
+        # Old rows fill gaps, never overwrite: a late adoption (a legacy table restored after
+        # syncs have run) must not replace newer API data or revive soft-deleted rows.
+        result = stage.merge(only_new=True)
         with conn.cursor() as cur:
             cur.execute(
                 "INSERT INTO auvo_legacy.adoptions (legacy_table, target_table, rows_in_legacy, keys_copied, "

@@ -43,6 +43,10 @@ API_BUDGET_PER_MINUTE = 400
 BUDGET_SAFETY = 0.9
 WIDE_START = "2000-01-01T00:00:00"  # "very wide window" for the dateLastUpdate queries (§7)
 WIDE_END = "2099-12-31T23:59:59"
+# dateLastUpdate has whole seconds, and whether its filter means ">=" or ">" is undocumented
+# (auvo-api.md §7, §8.5). Asking from one second earlier includes the boundary either way; the
+# tasks loop then drops what precedes its window, the customer upsert ignores unchanged rows.
+UPDATED_SINCE_SLACK = timedelta(seconds=1)
 
 
 class IncompleteListingError(Exception):
@@ -201,7 +205,7 @@ class StreamRun:
         watermark = self.load.get_watermark()
         param_filter: dict[str, Any] = {}
         if watermark is not None:
-            param_filter["dateLastUpdate"] = api_time(watermark - self.window.overlap)
+            param_filter["dateLastUpdate"] = api_time(watermark - self.window.overlap - UPDATED_SINCE_SLACK)
         what = f"auvo.{self.stream.name} since {param_filter.get('dateLastUpdate', 'the beginning')}"
         stage = self.load.stage(self.table)
         listing = self.copy_listing(stage, self._listing(self.stream.path, param_filter), what)
@@ -237,23 +241,30 @@ class StreamRun:
 
         def updated_in_window(record: Any) -> bool:
             # The API has no upper bound for dateLastUpdate; later changes belong to later runs.
+            # The lower bound is re-applied here because the query starts UPDATED_SINCE_SLACK early.
             moment = local_time(record.get("dateLastUpdate")) if isinstance(record, dict) else None
-            return moment is None or moment < w.end
+            return moment is None or w.since <= moment < w.end
 
-        since = {"startDate": WIDE_START, "endDate": WIDE_END, "dateLastUpdate": api_time(w.since)}
-        what = f"auvo.tasks updated since {since['dateLastUpdate']}"
+        since = {
+            "startDate": WIDE_START,
+            "endDate": WIDE_END,
+            "dateLastUpdate": api_time(w.since - UPDATED_SINCE_SLACK),
+        }
+        what = f"auvo.tasks updated since {api_time(w.since)}"
         updates = self.copy_listing(
             stage, self._listing(self.stream.path, since), what, keep=updated_in_window
         )
         self.require_complete(updates, what)
-        stage.merge()
 
         deleted_stage = self.load.stage(self.table)
-        what = f"auvo.tasks deleted since {since['dateLastUpdate']}"
+        what = f"auvo.tasks deleted since {api_time(w.since)}"
         deleted = self.copy_listing(
             deleted_stage, self._listing(DELETED_TASKS_PATH, since), what, keep=updated_in_window
         )
         self.require_complete(deleted, what)
+        # Write only after the last request: merging takes the source's lock, which concurrent
+        # runs queue for, so it must never be held while waiting on the API.
+        stage.merge()
         self.mark_tasks_deleted(deleted_stage)
         return day.total_items, day.complete
 
