@@ -10,7 +10,10 @@ Auvo. e-Track specifics handled here:
   errors with HTTP 200); it is retried when its status or ``code_header`` is 429 or 5xx and
   fails at once otherwise;
 - "this vehicle has nothing / is unknown" answers are an empty list, not a failure: a plate the
-  warehouse remembers but the account no longer has must not fail the day.
+  warehouse remembers but the account no longer has must not fail the day;
+- a rejected credential fails at once and says so, whatever status carried it (401, or 200 with
+  ``erro`` and a ``code_header`` that may be anything): "answered HTTP 200: Usuário ou chave de
+  API inválidos" alone does not tell an operator to fix the connection.
 
 The hook knows nothing about tables: it yields the API's records as dicts.
 """
@@ -50,6 +53,19 @@ NO_DATA_MESSAGES = (
 )
 
 
+# Error texts that mean "these credentials are not accepted" (folded like NO_DATA_MESSAGES).
+AUTH_MESSAGES = (
+    "chave de api invalid",
+    "chave invalid",
+    "usuario ou chave",
+    "usuario ou senha",
+    "credenciais invalid",
+    "nao autorizado",
+    "acesso negado",
+    "unauthorized",
+)
+
+
 def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
@@ -58,6 +74,14 @@ def _fold(text: str) -> str:
 def is_no_data(message: str) -> bool:
     folded = _fold(message)
     return any(phrase in folded for phrase in NO_DATA_MESSAGES)
+
+
+def is_auth_error(status: int | None, message: str) -> bool:
+    """Whether an error answer rejects the credentials (by status, or by its words on HTTP 200)."""
+    if status in (401, 403):
+        return True
+    folded = _fold(message)
+    return any(phrase in folded for phrase in AUTH_MESSAGES)
 
 
 def _code_header(payload: Any) -> int | None:
@@ -142,6 +166,14 @@ class EtracHook(HttpHook):
                 self.no_data_answers += 1
                 self.log.info("%s: no data (%s)", endpoint, exc.api_message)
                 return None
+            if is_auth_error(exc.status, exc.api_message):
+                raise ApiError(
+                    f"e-Track rejected the credentials of connection {self.http_conn_id!r} (login = the "
+                    f"platform e-mail, password = its API key); check the connection. {exc}",
+                    status=exc.status,
+                    endpoint=exc.endpoint,
+                    api_message=exc.api_message,
+                ) from None
             raise
         return reply.payload
 

@@ -118,11 +118,13 @@ def load_latest(conn: Any, hook: EtracHook, run: RunInfo) -> str:
     calls = _Calls()
     progress = Progress(log, f"e_track latest {run.day}", unit="responses",
                         stats=lambda: (hook.client.stats.retries, hook.client.stats.waited_s))  # fmt: skip
-    before = _stats(hook)
-    records = hook.latest()
-    calls.add(before, _stats(hook))
-    calls.received = len(records)
     with open_load(conn, run) as load:
+        # The API call is inside the load, so a failure (a rejected key, an outage that outlasted
+        # the retries) leaves a 'failed' sync_runs row with the reason, as the history tasks do.
+        before = _stats(hook)
+        records = hook.latest()
+        calls.add(before, _stats(hook))
+        calls.received = len(records)
         terminals = load.stage(TERMINALS)
         positions = load.stage(POSITIONS)
         terminal_rows: list[tuple[Any, ...]] = []
