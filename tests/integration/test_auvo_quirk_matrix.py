@@ -24,26 +24,12 @@ import pytest
 from sync_apis.auvo.parse import local_time
 from sync_apis.auvo.streams import BY_NAME, Mode
 from tests.conftest import SANDBOX_NOW
+from tests.integration.test_auvo_daily import SNAPSHOT_KIND
 
 DAY = date(2025, 3, 10)
 FAST = {"backoff_base_s": 0.05, "max_attempts": 3, "api_budget_per_minute": 4000}
 # ~130 tasks on DAY (2 pages), ~240 customers (3 pages), a multi-page updated-since listing.
 WORLD: dict[str, Any] = {"seed": 7, "history_days": 14, "tasks_per_day": 200, "customers": 230}
-SNAPSHOT_KIND = {  # our table -> the sandbox's kind (as in test_auvo_daily)
-    "users": "users",
-    "teams": "teams",
-    "task_types": "taskTypes",
-    "segments": "segments",
-    "keywords": "keywords",
-    "questionnaires": "questionnaires",
-    "customer_groups": "customerGroups",
-    "equipments": "equipments",
-    "equipment_categories": "equipmentCategories",
-    "products": "products",
-    "product_categories": "productCategories",
-    "services": "services",
-    "expense_types": "expenseTypes",
-}
 KEY_FIELD = {"users": "userID", "products": "productId"}  # real-data key names; others "id"
 
 

@@ -4,39 +4,17 @@ the Auvo-specific ``expire_token`` and ``duplicate_page``."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from datetime import datetime
-from typing import Any
 
 import pytest
 import requests
 
-from sandbox.auvo import AuvoConfig, AuvoServer, make_server
-from sandbox.auvo.client import SandboxClient
-from sandbox.core import SAO_PAULO, Clock
+from tests.sandbox.conftest import StartAuvo
 
-NOW = datetime(2025, 3, 13, 12, 0, tzinfo=SAO_PAULO)
-SMALL: dict[str, Any] = {"seed": 7, "tasks_per_day": 12, "customers": 25, "rate_limit_per_minute": None}
 WEEK = {"startDate": "2025-03-03T00:00:00", "endDate": "2025-03-12T23:59:59"}
 RATE_BODY = {"error": "Rate limit temporarily exceeded"}
 
 
-@pytest.fixture
-def auvo() -> Iterator[Callable[..., tuple[AuvoServer, SandboxClient]]]:
-    servers: list[AuvoServer] = []
-
-    def start(**overrides: Any) -> tuple[AuvoServer, SandboxClient]:
-        server = make_server(AuvoConfig(**{**SMALL, **overrides}), clock=Clock(NOW))
-        server.start()
-        servers.append(server)
-        return server, SandboxClient(server)
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
-def test_rate_limit_kicks_in_at_the_budget(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_rate_limit_kicks_in_at_the_budget(auvo: StartAuvo) -> None:
     _server, client = auvo(rate_limit_per_minute=5)
     client.login()  # request 1: login counts too
     statuses = [client.get("/users", param_filter={}).status_code for _ in range(5)]
@@ -47,7 +25,7 @@ def test_rate_limit_kicks_in_at_the_budget(auvo: Callable[..., tuple[AuvoServer,
     assert "Retry-After" not in limited.headers  # §6.1: none documented
 
 
-def test_rate_limit_429_mode_and_retry_after(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_rate_limit_429_mode_and_retry_after(auvo: StartAuvo) -> None:
     server, client = auvo(rate_limit_per_minute=2, rate_limit_status=429, rate_limit_retry_after=True)
     client.login()
     assert client.get("/users", param_filter={}).status_code == 200
@@ -58,7 +36,7 @@ def test_rate_limit_429_mode_and_retry_after(auvo: Callable[..., tuple[AuvoServe
     assert client.get("/users", param_filter={}).status_code == 200
 
 
-def test_rate_limit_fault_uses_the_auvo_answer(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_rate_limit_fault_uses_the_auvo_answer(auvo: StartAuvo) -> None:
     server, client = auvo()
     client.login()
     server.faults.arm("rate_limit", times=2, path="/customers")
@@ -69,7 +47,7 @@ def test_rate_limit_fault_uses_the_auvo_answer(auvo: Callable[..., tuple[AuvoSer
     assert client.get("/customers", param_filter={}).status_code == 200
 
 
-def test_5xx_burst_slow_reset_and_truncate(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_5xx_burst_slow_reset_and_truncate(auvo: StartAuvo) -> None:
     server, client = auvo()
     client.login()
     server.faults.arm("status", status=502, times=2)
@@ -88,7 +66,7 @@ def test_5xx_burst_slow_reset_and_truncate(auvo: Callable[..., tuple[AuvoServer,
     assert [e.fault for e in server.log if e.fault] == ["status", "status", "slow", "reset", "truncate"]
 
 
-def test_duplicate_page_serves_page_k_again(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_duplicate_page_serves_page_k_again(auvo: StartAuvo) -> None:
     server, client = auvo()
     clean = list(client.pages("/tasks", param_filter=WEEK, page_size=10))
     assert len(clean) >= 3
@@ -104,7 +82,7 @@ def test_duplicate_page_serves_page_k_again(auvo: Callable[..., tuple[AuvoServer
     assert customers[2] == customers[1] and customers[1] != customers[0]
 
 
-def test_expire_token_mid_sync(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_expire_token_mid_sync(auvo: StartAuvo) -> None:
     server, client = auvo()
     server.faults.arm("expire_token", path="/tasks", skip=2)
     statuses = [client.get("/tasks", param_filter=WEEK, page=p, pageSize=10).status_code for p in (1, 2, 3)]

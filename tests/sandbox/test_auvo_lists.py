@@ -6,40 +6,20 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-import pytest
 import requests
 
-from sandbox.auvo import AuvoConfig, AuvoServer, make_server
-from sandbox.auvo.client import SandboxClient
-from sandbox.core import SAO_PAULO, Clock
+from sandbox.core import SAO_PAULO
+from tests.sandbox.conftest import StartAuvo
 
-NOW = datetime(2025, 3, 13, 12, 0, tzinfo=SAO_PAULO)
-SMALL: dict[str, Any] = {"seed": 7, "tasks_per_day": 12, "customers": 25, "rate_limit_per_minute": None}
 DAY_10 = {"startDate": "2025-03-10T00:00:00", "endDate": "2025-03-10T23:59:59"}
 WEEK = {"startDate": "2025-03-03T00:00:00", "endDate": "2025-03-12T23:59:59"}
 SNAPSHOT_PATHS = (
     "users", "teams", "taskTypes", "segments", "keywords", "questionnaires", "customerGroups", "equipments",
     "equipmentCategories", "products", "productCategories", "services", "expenseTypes",
 )  # fmt: skip
-
-
-@pytest.fixture
-def auvo() -> Iterator[Callable[..., tuple[AuvoServer, SandboxClient]]]:
-    servers: list[AuvoServer] = []
-
-    def start(**overrides: Any) -> tuple[AuvoServer, SandboxClient]:
-        server = make_server(AuvoConfig(**{**SMALL, **overrides}), clock=Clock(NOW))
-        server.start()
-        servers.append(server)
-        return server, SandboxClient(server)
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def result(reply: requests.Response) -> dict[str, Any]:
@@ -50,7 +30,7 @@ def result(reply: requests.Response) -> dict[str, Any]:
 # --------------------------------------------------------------------------- envelope and paging
 
 
-def test_list_envelope_links_and_paging(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_list_envelope_links_and_paging(auvo: StartAuvo) -> None:
     server, client = auvo()
     first = result(client.get("/tasks/", param_filter=DAY_10, page=1, pageSize=5))
     total = first["pagedSearchReturnData"]["totalItems"]
@@ -67,7 +47,7 @@ def test_list_envelope_links_and_paging(auvo: Callable[..., tuple[AuvoServer, Sa
     assert past_end.status_code == 404 and past_end.content == b""  # §3.3 quirk 1
 
 
-def test_empty_window_is_404_and_body_switch(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_empty_window_is_404_and_body_switch(auvo: StartAuvo) -> None:
     server, client = auvo()
     empty = {"startDate": "2019-01-01T00:00:00", "endDate": "2019-01-01T23:59:59"}
     reply = client.get("/tasks", param_filter=empty)
@@ -77,7 +57,7 @@ def test_empty_window_is_404_and_body_switch(auvo: Callable[..., tuple[AuvoServe
     assert reply.status_code == 404 and reply.json()["message"]
 
 
-def test_prev_page_link_switch(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_prev_page_link_switch(auvo: StartAuvo) -> None:
     _server, client = auvo(prev_page_link=True)
     second = result(client.get("/tasks", param_filter=DAY_10, page=2, pageSize=3))
     rels = {link["rel"]: link["href"] for link in second["links"]}
@@ -86,7 +66,7 @@ def test_prev_page_link_switch(auvo: Callable[..., tuple[AuvoServer, SandboxClie
 
 
 def test_case_insensitive_paths_query_names_and_filter_keys(
-    auvo: Callable[..., tuple[AuvoServer, SandboxClient]],
+    auvo: StartAuvo,
 ) -> None:
     server, client = auvo()
     baseline = result(client.get("/tasks/", param_filter=DAY_10, page=1, pageSize=100))
@@ -104,7 +84,7 @@ def test_case_insensitive_paths_query_names_and_filter_keys(
 
 
 def test_tasks_and_deleted_tasks_require_start_and_end(
-    auvo: Callable[..., tuple[AuvoServer, SandboxClient]],
+    auvo: StartAuvo,
 ) -> None:
     _, client = auvo()
     for path in ("/tasks", "/tasks/GetDeletedTasks", "/tasks/getdeletedtasks"):
@@ -120,7 +100,7 @@ def test_tasks_and_deleted_tasks_require_start_and_end(
     assert bad_json.status_code == 400
 
 
-def test_window_applies_to_task_date(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_window_applies_to_task_date(auvo: StartAuvo) -> None:
     _, client = auvo()
     tasks = client.all("/tasks", param_filter=WEEK)
     assert tasks
@@ -129,7 +109,7 @@ def test_window_applies_to_task_date(auvo: Callable[..., tuple[AuvoServer, Sandb
     assert any(t["creationDate"] < "2025-03-03T00:00:00" for t in tasks)
 
 
-def test_bare_end_date_whole_day_or_midnight(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_bare_end_date_whole_day_or_midnight(auvo: StartAuvo) -> None:
     server, client = auvo()
     bare = {"startDate": "2025-03-09", "endDate": "2025-03-10"}
     whole = client.all("/tasks", param_filter=bare)
@@ -139,7 +119,7 @@ def test_bare_end_date_whole_day_or_midnight(auvo: Callable[..., tuple[AuvoServe
     assert {t["taskDate"][:10] for t in midnight} == {"2025-03-09"}
 
 
-def test_date_last_update_filter_gte_or_gt(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_date_last_update_filter_gte_or_gt(auvo: StartAuvo) -> None:
     server, client = auvo()
     tasks = client.all("/tasks", param_filter=WEEK)
     pivot = sorted(t["dateLastUpdate"] for t in tasks)[len(tasks) // 2]
@@ -158,7 +138,7 @@ def test_date_last_update_filter_gte_or_gt(auvo: Callable[..., tuple[AuvoServer,
 
 
 def test_page_size_above_100_clamped_or_rejected(
-    auvo: Callable[..., tuple[AuvoServer, SandboxClient]],
+    auvo: StartAuvo,
 ) -> None:
     server, client = auvo(tasks_per_day=30)
     clamped = result(client.get("/tasks", param_filter=WEEK, pageSize=500))
@@ -171,7 +151,7 @@ def test_page_size_above_100_clamped_or_rejected(
     assert client.get("/tasks", param_filter=WEEK, pageSize=100).status_code == 200
 
 
-def test_order_and_sort_key(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_order_and_sort_key(auvo: StartAuvo) -> None:
     server, client = auvo()
     asc = client.all("/tasks", param_filter=WEEK, order="asc")
     desc = result(client.get("/tasks", param_filter=WEEK, order="desc", pageSize=100))
@@ -186,7 +166,7 @@ def test_order_and_sort_key(auvo: Callable[..., tuple[AuvoServer, SandboxClient]
     assert [t["taskID"] for t in by_date] != [t["taskID"] for t in asc]
 
 
-def test_selectfields_honoured_or_ignored(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_selectfields_honoured_or_ignored(auvo: StartAuvo) -> None:
     server, client = auvo()
     slim = result(client.get("/tasks", param_filter=DAY_10, selectfields="taskID,TASKDATE"))
     assert all(set(t) == {"taskID", "taskDate"} for t in slim["entityList"])
@@ -197,7 +177,7 @@ def test_selectfields_honoured_or_ignored(auvo: Callable[..., tuple[AuvoServer, 
     assert all("customerId" in t for t in full["entityList"])
 
 
-def test_users_without_param_filter(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_users_without_param_filter(auvo: StartAuvo) -> None:
     server, client = auvo()
     assert client.get("/users").status_code == 200
     server.config.users_without_paramfilter = "reject"
@@ -212,7 +192,7 @@ def test_users_without_param_filter(auvo: Callable[..., tuple[AuvoServer, Sandbo
     assert client.get("/users", param_filter={}).status_code == 200
 
 
-def test_field_name_variants(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_field_name_variants(auvo: StartAuvo) -> None:
     server, client = auvo()
     real_user = result(client.get("/users", param_filter={}))["entityList"][0]
     real_customer = result(client.get("/customers", param_filter={}))["entityList"][0]
@@ -233,7 +213,7 @@ def test_field_name_variants(auvo: Callable[..., tuple[AuvoServer, SandboxClient
     assert isinstance(doc_task["attachments"][0]["id"], str)
 
 
-def test_customer_groups_shape_switch(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_customer_groups_shape_switch(auvo: StartAuvo) -> None:
     server, client = auvo()
     listed = result(client.get("/customerGroups", param_filter={}))
     assert isinstance(listed["entityList"], list) and listed["entityList"]
@@ -248,7 +228,7 @@ def test_customer_groups_shape_switch(auvo: Callable[..., tuple[AuvoServer, Sand
     assert members and all(group in c["groupsId"] for c in members)
 
 
-def test_detail_unknown_and_malformed_ids(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_detail_unknown_and_malformed_ids(auvo: StartAuvo) -> None:
     server, client = auvo()
     task = client.all("/tasks", param_filter=DAY_10)[0]
     detail = result(client.get(f"/tasks/{task['taskID']}/"))
@@ -270,7 +250,7 @@ def test_detail_unknown_and_malformed_ids(auvo: Callable[..., tuple[AuvoServer, 
     assert sorted(m["name"] for m in members) == sorted(team["teamUsers"])
 
 
-def test_unknown_paths_and_methods(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_unknown_paths_and_methods(auvo: StartAuvo) -> None:
     server, client = auvo()
     assert client.get("/webHooks").status_code == 404
     assert client.get("/tasks/1/2/3").status_code == 404
@@ -284,7 +264,7 @@ def test_unknown_paths_and_methods(auvo: Callable[..., tuple[AuvoServer, Sandbox
     assert post.status_code == 405
 
 
-def test_every_read_endpoint_lists(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_every_read_endpoint_lists(auvo: StartAuvo) -> None:
     server, client = auvo()
     for path in (*SNAPSHOT_PATHS, "customers"):
         listed = client.all(f"/{path}", param_filter={})
@@ -293,7 +273,7 @@ def test_every_read_endpoint_lists(auvo: Callable[..., tuple[AuvoServer, Sandbox
     assert deleted["entityList"] and all(t["taskID"] for t in deleted["entityList"])
 
 
-def test_value_formats(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_value_formats(auvo: StartAuvo) -> None:
     server, client = auvo(tasks_per_day=30)
     tasks = client.all("/tasks", param_filter=WEEK)
     money = re.compile(r"^\d{1,3}(\.\d{3})*,\d{2}$")
@@ -324,7 +304,7 @@ def test_value_formats(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) ->
     assert fresh["deliveredDate"] == "0001-01-01T00:00:00" and fresh["visualizedDate"] == ""
 
 
-def test_expenses_filter_on_expense_date(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_expenses_filter_on_expense_date(auvo: StartAuvo) -> None:
     server, client = auvo()
     day = client.all("/expenses", param_filter={"startDate": "2025-03-10", "endDate": "2025-03-10"})
     assert day and all(e["date"].startswith("2025-03-10") for e in day)
@@ -332,7 +312,7 @@ def test_expenses_filter_on_expense_date(auvo: Callable[..., tuple[AuvoServer, S
     assert all(isinstance(e["amount"], float) for e in day)
 
 
-def test_max_window_and_latency_switches(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_max_window_and_latency_switches(auvo: StartAuvo) -> None:
     server, client = auvo(max_task_window_days=2)
     three_days = {"startDate": "2025-03-08T00:00:00", "endDate": "2025-03-10T23:59:59"}
     assert client.get("/tasks", param_filter=three_days).status_code == 400

@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import pytest
 import requests
 
-from sandbox.auvo import AuvoConfig, AuvoServer, make_server
-from sandbox.auvo.client import SandboxClient
-from sandbox.core import SAO_PAULO, Clock
+from sandbox.core import SAO_PAULO
+from tests.sandbox.conftest import NOW, StartAuvo
 
-NOW = datetime(2025, 3, 13, 12, 0, tzinfo=SAO_PAULO)
-SMALL: dict[str, Any] = {"seed": 7, "tasks_per_day": 12, "customers": 25, "rate_limit_per_minute": None}
 ALL_TIME = {"startDate": "2000-01-01T00:00:00", "endDate": "2099-12-31T23:59:59"}
 SNAPSHOT_KINDS = (
     "users", "teams", "taskTypes", "segments", "keywords", "questionnaires", "customerGroups", "equipments",
     "equipmentCategories", "products", "productCategories", "services", "expenseTypes",
 )  # fmt: skip
-
-
-@pytest.fixture
-def auvo() -> Iterator[Callable[..., tuple[AuvoServer, SandboxClient]]]:
-    servers: list[AuvoServer] = []
-
-    def start(now: datetime = NOW, **overrides: Any) -> tuple[AuvoServer, SandboxClient]:
-        server = make_server(AuvoConfig(**{**SMALL, **overrides}), clock=Clock(now))
-        server.start()
-        servers.append(server)
-        return server, SandboxClient(server)
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def window(day: date, days: int = 1) -> dict[str, str]:
@@ -50,7 +30,7 @@ def local(text: str) -> datetime:
 
 
 def test_same_seed_same_world_other_seed_other_world(
-    auvo: Callable[..., tuple[AuvoServer, SandboxClient]],
+    auvo: StartAuvo,
 ) -> None:
     a, client_a = auvo()
     b, client_b = auvo()
@@ -64,7 +44,7 @@ def test_same_seed_same_world_other_seed_other_world(
     assert a.world.customers() != c.world.customers()
 
 
-def test_state_depends_only_on_now(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_state_depends_only_on_now(auvo: StartAuvo) -> None:
     server, _ = auvo()
     day = date(2025, 3, 14)  # tomorrow: tasks still being created, none done yet
     before = server.world.tasks_for_day(day)
@@ -80,7 +60,7 @@ def test_state_depends_only_on_now(auvo: Callable[..., tuple[AuvoServer, Sandbox
 
 
 def test_tasks_are_created_rescheduled_finished_and_deleted_over_time(
-    auvo: Callable[..., tuple[AuvoServer, SandboxClient]],
+    auvo: StartAuvo,
 ) -> None:
     early = datetime(2025, 3, 6, 12, 0, tzinfo=SAO_PAULO)
     server, client = auvo(now=early, tasks_per_day=20)
@@ -124,7 +104,7 @@ def test_tasks_are_created_rescheduled_finished_and_deleted_over_time(
 
 
 def test_customers_are_added_and_edited_over_time(
-    auvo: Callable[..., tuple[AuvoServer, SandboxClient]],
+    auvo: StartAuvo,
 ) -> None:
     server, _ = auvo()
     before = {c["id"]: c for c in server.world.customers()}
@@ -140,7 +120,7 @@ def test_customers_are_added_and_edited_over_time(
     assert untouched and all(after[k] == before[k] for k in untouched)
 
 
-def test_snapshot_kinds_lose_one_and_gain_one(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_snapshot_kinds_lose_one_and_gain_one(auvo: StartAuvo) -> None:
     server, _ = auvo(snapshot_churn_days=5)
     before = {kind: server.world.snapshot(kind) for kind in SNAPSHOT_KINDS}
     server.clock.advance(timedelta(days=5))
@@ -155,7 +135,7 @@ def test_snapshot_kinds_lose_one_and_gain_one(auvo: Callable[..., tuple[AuvoServ
 
 
 def test_ground_truth_equals_what_paging_yields(
-    auvo: Callable[..., tuple[AuvoServer, SandboxClient]],
+    auvo: StartAuvo,
 ) -> None:
     server, client = auvo()
     world = server.world
@@ -184,7 +164,7 @@ def test_ground_truth_equals_what_paging_yields(
 
 
 def test_python_mutations_bump_date_last_update(
-    auvo: Callable[..., tuple[AuvoServer, SandboxClient]],
+    auvo: StartAuvo,
 ) -> None:
     server, client = auvo()
     world = server.world
@@ -222,7 +202,7 @@ def test_python_mutations_bump_date_last_update(
         world.update_task(123, orientation="x")
 
 
-def test_admin_routes_mutate_and_report(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_admin_routes_mutate_and_report(auvo: StartAuvo) -> None:
     server, client = auvo()
     admin = server.base_url + "/_sandbox/auvo"
     task = server.world.tasks_for_day(date(2025, 3, 12))[0]
@@ -244,7 +224,7 @@ def test_admin_routes_mutate_and_report(auvo: Callable[..., tuple[AuvoServer, Sa
     assert requests.post(f"{admin}/tasks/1", json={"x": 1}, timeout=10).status_code == 404
 
 
-def test_config_is_settable_over_http(auvo: Callable[..., tuple[AuvoServer, SandboxClient]]) -> None:
+def test_config_is_settable_over_http(auvo: StartAuvo) -> None:
     server, client = auvo()
     url = server.base_url + "/_sandbox/auvo/config"
     assert requests.get(url, timeout=10).json()["field_names"] == "real"
