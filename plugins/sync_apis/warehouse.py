@@ -204,6 +204,16 @@ class Stage:
         self.rows += n
         return n
 
+    def distinct_keys(self) -> int:
+        """How many different keys were staged (a listing's records may repeat a key)."""
+        key = sql.SQL(", ").join(map(sql.Identifier, self.table.key))
+        with self.load.conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("SELECT count(*) FROM (SELECT DISTINCT {} FROM {}) k").format(key, self.ident)
+            )
+            row = cur.fetchone()
+        return int(row[0]) if row else 0
+
     def merge(self, *, only_new: bool = False) -> MergeResult:
         """Upsert the staged rows; the last staged row of each key wins; unchanged rows untouched.
 

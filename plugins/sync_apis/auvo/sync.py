@@ -183,6 +183,28 @@ class StreamRun:
             return self._day()
         return self._tasks()
 
+    def decides_deletions(self, listing: Listing, stage: Stage) -> bool:
+        """Whether a listing may mark missing ids deleted.
+
+        It must have ended cleanly *and* hold as many different ids as the API counts: pages that
+        shift while we read them can add up to ``totalItems`` with one id twice and one missing,
+        and that missing id must not be deleted.
+        """
+        if not listing.complete:
+            return False
+        total = listing.total_items
+        distinct = stage.distinct_keys()
+        if total is not None and distinct < total:
+            self.log.warning(
+                "auvo.%s: %d different ids for totalItems=%d (records repeated across pages); "
+                "no deletions decided",
+                self.stream.name,
+                distinct,
+                total,
+            )
+            return False
+        return True
+
     def _listing(self, path: str, param_filter: dict[str, Any]) -> Listing:
         return self.hook.listing(path, param_filter, page_size=self.stream.page_size)
 
@@ -191,9 +213,9 @@ class StreamRun:
         listing = self.copy_listing(stage, self._listing(self.stream.path, {}), f"auvo.{self.stream.name}")
         self.require_complete(listing, f"auvo.{self.stream.name}")
         stage.merge()
-        if listing.complete:
+        if self.decides_deletions(listing, stage):
             stage.mark_missing_deleted()
-        else:
+        elif not listing.complete:
             self.log.warning(
                 "auvo.%s: listing not confirmed complete (%s); no deletions decided",
                 self.stream.name,
@@ -224,7 +246,7 @@ class StreamRun:
         listing = self.copy_listing(stage, self._listing(self.stream.path, self.window.day_filter()), what)
         self.require_complete(listing, what)
         stage.merge()
-        if listing.complete:
+        if self.decides_deletions(listing, stage):
             column = sql.Identifier(_column_for(self.stream, day_field))
             stage.mark_missing_deleted(
                 sql.SQL("t.{col} >= {start} AND t.{col} < {end}").format(
