@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from sync_apis.localday import local_date
+
 CHECK_FILES = (
     "checks/e_track_coordinates.sql",
     "checks/e_track_no_future_fixes.sql",
@@ -24,9 +26,7 @@ def local_day(moment: datetime | date | None, tz_name: str = "America/Sao_Paulo"
     if moment is None:
         raise ValueError("this run has no data interval; etrac_daily always loads one local day")
     if isinstance(moment, datetime):
-        from zoneinfo import ZoneInfo
-
-        return moment.astimezone(ZoneInfo(tz_name)).date().isoformat()
+        return local_date(moment, tz_name).isoformat()
     return moment.isoformat()
 
 

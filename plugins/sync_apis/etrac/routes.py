@@ -8,15 +8,12 @@ Only rows whose values changed are rewritten, so re-running a day touches nothin
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from psycopg import sql
 
-from sync_apis import LOCAL_TZ_NAME
-
-_TZ = ZoneInfo(LOCAL_TZ_NAME)
+from sync_apis.localday import day_bounds
 
 ROUTES_SQL = sql.SQL(
     """
@@ -64,15 +61,9 @@ RETURNING (xmax = 0) AS inserted
 )
 
 
-def day_window(day: date) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=_TZ)
-    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=_TZ)
-    return start, end
-
-
 def compute_routes(conn: Any, day: date, plates: list[str] | None = None) -> tuple[int, int]:
     """Upsert the routes of ``day`` inside the caller's transaction; returns (inserted, updated)."""
-    start, end = day_window(day)
+    start, end = day_bounds(day)
     params: dict[str, Any] = {"start": start, "end": end, "day": day}
     plate_filter: sql.Composable = sql.SQL("")
     if plates:

@@ -20,8 +20,9 @@ from typing import Any
 from sync_apis.dag_defaults import run_day
 from sync_apis.etrac import parse
 from sync_apis.etrac.hook import EtracHook
-from sync_apis.etrac.routes import compute_routes, day_window
+from sync_apis.etrac.routes import compute_routes
 from sync_apis.http import HttpPolicy
+from sync_apis.localday import day_bounds
 from sync_apis.progress import Progress
 from sync_apis.warehouse import Load, RunInfo, Table, open_load
 
@@ -232,7 +233,7 @@ def load_history(
     Rows are COPYed plate by plate (only one plate's response is in memory at a time) and
     merged once at the end; sync_runs gets one row per stream (positions, trips).
     """
-    start, end = day_window(day)
+    start, end = day_bounds(day)
     pos_calls, trip_calls = _Calls(), _Calls()
     counts: list[_PlateCounts] = []
     progress = Progress(
@@ -334,7 +335,7 @@ def load_routes(conn: Any, run: RunInfo, day: date) -> str:
             routes_total = int(cur.fetchone()[0])
         watermark_run = RunInfo(**{**vars(run), "stream": "history"})
         history_load = Load(conn, watermark_run)
-        history_load.set_watermark(day_window(day)[1])
+        history_load.set_watermark(day_bounds(day)[1])
         load.finish(requests=0, pages=0, retries=0, rows_received=routes_total)
     progress.step(1, rows=routes_total)
     return progress.summary(routes=routes_total, inserted=inserted, updated=updated)
