@@ -44,16 +44,15 @@ from airflow.sdk import DAG, Asset, AssetAlias, Param, get_current_context, task
 
 from sync_apis.auvo.streams import STREAM_PARALLELISM, STREAMS
 from sync_apis.config import WAREHOUSE_CONN_TEMPLATE
-from sync_apis.dag_defaults import DEFAULT_ARGS, START_DATE, daily_timetable
+from sync_apis.dag_defaults import DEFAULT_ARGS, MACROS, START_DATE, daily_timetable
 from sync_apis.sql_files import SQL_DIR
 
 DAG_ID = "auvo_daily"
 TABLES_ALIAS = AssetAlias("auvo_tables")
-_TZ = "{% set tz = 'America/Sao_Paulo' %}"
 DAY_BOUNDS = {
     "run_id": "{{ run_id }}",
-    "day_start": _TZ + "{{ data_interval_start.in_timezone(tz).start_of('day').isoformat() }}",
-    "day_end": _TZ + "{{ data_interval_start.in_timezone(tz).start_of('day').add(days=1).isoformat() }}",
+    "day_start": "{{ run_day_start() }}",
+    "day_end": "{{ run_day_end() }}",
 }
 
 
@@ -76,6 +75,7 @@ with DAG(
     tags=["sync-apis", "auvo"],
     doc_md=__doc__,
     template_searchpath=[str(SQL_DIR)],
+    user_defined_macros=MACROS,
     params={
         "streams": Param(
             [],

@@ -39,8 +39,8 @@ from airflow.providers.common.sql.operators.sql import SQLCheckOperator, SQLExec
 from airflow.sdk import DAG, Asset, Param, TaskGroup, chain, conf, task
 
 from sync_apis.config import WAREHOUSE_CONN_TEMPLATE
-from sync_apis.dag_defaults import DEFAULT_ARGS, START_DATE, daily_timetable
-from sync_apis.etrac.checks import CHECK_FILES, MACROS
+from sync_apis.dag_defaults import DEFAULT_ARGS, MACROS, START_DATE, daily_timetable
+from sync_apis.etrac.checks import CHECK_FILES
 from sync_apis.sql_files import SQL_DIR, sql_files
 
 DAG_ID = "etrac_daily"

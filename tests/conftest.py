@@ -32,7 +32,6 @@ AIRFLOW_ENV = {
     "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
     "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__CORE__DEFAULT_TIMEZONE": "America/Sao_Paulo",
     "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _META_DB.sqlalchemy(),
     "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
@@ -41,6 +40,9 @@ AIRFLOW_ENV = {
     "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
 }
 os.environ.update(AIRFLOW_ENV)
+# [core] default_timezone stays unset (Airflow's default, UTC), as in most deployments: the
+# bundle must load the right days without it. test_timetable_in_airflow.py tries other zones.
+os.environ.pop("AIRFLOW__CORE__DEFAULT_TIMEZONE", None)
 for _name in ("AIRFLOW_CONN_AUVO_API", "AIRFLOW_CONN_ETRAC_API", "AIRFLOW_CONN_SYNC_APIS_DB"):
     os.environ.pop(_name, None)  # a developer's real credentials must never reach a test
 
@@ -172,15 +174,16 @@ def run_dag(airflow_db: PgUrl) -> Callable[..., Any]:
     """
 
     def run(dag_id: str, day: date, conf: dict[str, Any] | None = None) -> Any:
-        import pendulum
+        from airflow._shared.timezones.timezone import parse
 
         bag = load_dagbag()
         dag = bag.get_dag(dag_id)
         assert dag is not None, f"{dag_id} not found; import errors: {bag.import_errors}"
         for task in dag.tasks:
             task.retries = 0
-        logical = pendulum.datetime(day.year, day.month, day.day, tz="America/Sao_Paulo")
-        return dag.test(logical_date=logical, run_conf=conf or {})
+        # Exactly what `airflow dags test <dag> <day>` passes: the date parsed by Airflow's own
+        # CLI parser, i.e. midnight in [core] default_timezone (unset here: UTC).
+        return dag.test(logical_date=parse(day.isoformat()), run_conf=conf or {})
 
     return run
 

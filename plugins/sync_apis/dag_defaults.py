@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pendulum
+from jinja2 import pass_context
 
 from sync_apis import LOCAL_TZ_NAME
 from sync_apis.localday import day_bounds, local_date
@@ -50,11 +51,50 @@ def daily_timetable(dag_id: str) -> LocalDayTimetable:
 
 
 def run_day(context: Any) -> date:
-    """The local calendar day a run loads (its data interval start, in America/Sao_Paulo)."""
-    start = context["data_interval_start"]
-    if start is None:  # a run without a data interval: fall back to the logical date
-        start = context["logical_date"]
+    """The local calendar day a run loads.
+
+    Its data interval's start, read in America/Sao_Paulo: the timetable made that interval one
+    local day (for a typed date, the date typed). A run triggered with no logical date (the UI's
+    or the REST API's ``"logical_date": null``) has no data interval at all, and loads the local
+    day it was triggered on — "today so far". ``run_after`` is fixed when the run is created, so
+    a retry the next morning still loads the same day.
+
+    ``context`` is a task context or a Jinja template context (both answer ``.get``).
+    """
+    start = context.get("data_interval_start")
+    if start is None:
+        start = context.get("logical_date")
+    if start is None:
+        dag_run = context.get("dag_run")
+        start = getattr(dag_run, "run_after", None)
+    if start is None:
+        raise ValueError("this run has no data interval, logical date or run_after: no day to load")
     return local_date(start)
 
 
-__all__ = ["DEFAULT_ARGS", "START_DATE", "daily_timetable", "day_bounds", "run_at_for", "run_day"]
+# Template macros, so SQL checks and operator fields name the run's day exactly as task code
+# does (``run_day(context)``) — including runs triggered without a logical date, where
+# ``data_interval_start`` does not exist. ``pass_context`` hands them the template's context.
+@pass_context
+def _run_day_macro(context: Any) -> str:
+    return run_day(context).isoformat()
+
+
+@pass_context
+def _run_day_start_macro(context: Any) -> str:
+    return day_bounds(run_day(context))[0].isoformat()
+
+
+@pass_context
+def _run_day_end_macro(context: Any) -> str:
+    return day_bounds(run_day(context))[1].isoformat()
+
+
+MACROS: dict[str, Any] = {
+    "run_day": _run_day_macro,  # {{ run_day() }} -> '2025-03-10'
+    "run_day_start": _run_day_start_macro,  # {{ run_day_start() }} -> '2025-03-10T00:00:00-03:00'
+    "run_day_end": _run_day_end_macro,  # {{ run_day_end() }} -> '2025-03-11T00:00:00-03:00'
+}
+
+
+__all__ = ["DEFAULT_ARGS", "MACROS", "START_DATE", "daily_timetable", "day_bounds", "run_at_for", "run_day"]

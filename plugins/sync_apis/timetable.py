@@ -4,13 +4,18 @@ Why not a cron timetable: with ``CronDataIntervalTimetable("5 1 * * *")`` Airflo
 ``airflow dags test X 2025-03-10`` the interval starting 2025-03-08 01:05 and a backfill
 ``--from-date 2025-03-10 --to-date 2025-03-12`` only the 10th and 11th. Here the interval is
 ``[D 00:00, D+1 00:00)`` in the local zone, a run for D becomes due at D+1 ``run_at`` (01:05 by
-default), a manual run for any instant loads the local day containing it, and a backfill from D1
-to D2 creates exactly one run per day D1..D2 inclusive.
+default), a manual run for a typed date D loads D, a manual run for any other instant loads the
+local day containing it, and a backfill from D1 to D2 creates exactly one run per day D1..D2
+inclusive.
+
+None of this depends on Airflow's ``[core] default_timezone``: the CLI hands the timetable a
+typed date as midnight in that zone, and ``localday.typed_date`` reads the date back from the
+instant itself, whichever zone it is (UTC, São Paulo, Tokyo).
 """
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 import pendulum
@@ -18,7 +23,7 @@ from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction, T
 from pendulum import DateTime
 
 from sync_apis import LOCAL_TZ_NAME
-from sync_apis.localday import local_date, local_midnight
+from sync_apis.localday import local_date, local_midnight, requested_date, typed_date
 
 
 def _parse_hhmm(value: str) -> time:
@@ -71,19 +76,24 @@ class LocalDayTimetable(Timetable):
         """Start of the local day containing ``instant``."""
         return local_midnight(local_date(instant, self.timezone), self.timezone)
 
-    def _next_day(self, start: DateTime) -> DateTime:
-        return local_midnight(local_date(start, self.timezone) + timedelta(days=1), self.timezone)
+    def _first_day(self, earliest: DateTime) -> date:
+        """The first whole day at or after ``earliest`` (a typed date is that very day)."""
+        typed = typed_date(earliest, self.timezone)
+        if typed is not None:
+            return typed
+        day = local_date(earliest, self.timezone)
+        if local_midnight(day, self.timezone) < pendulum.instance(earliest):
+            day += timedelta(days=1)  # a day that began before `earliest` is not ours
+        return day
 
-    def _latest_due_day(self) -> DateTime:
+    def _latest_due_day(self) -> date:
         now = pendulum.now(self._tz)
-        today = local_date(now, self.timezone)
-        latest_due = local_midnight(today - timedelta(days=1), self.timezone)
-        if self._info_for(latest_due).run_after > now:
-            latest_due = local_midnight(today - timedelta(days=2), self.timezone)
-        return latest_due
+        yesterday = local_date(now, self.timezone) - timedelta(days=1)
+        return yesterday if self._info_for(yesterday).run_after <= now else yesterday - timedelta(days=1)
 
-    def _info_for(self, start: DateTime) -> DagRunInfo:
-        end = self._next_day(start)
+    def _info_for(self, day: date) -> DagRunInfo:
+        start = local_midnight(day, self.timezone)
+        end = local_midnight(day + timedelta(days=1), self.timezone)
         due = pendulum.datetime(
             end.year, end.month, end.day, self._run_at.hour, self._run_at.minute, tz=self.timezone
         )
@@ -92,8 +102,9 @@ class LocalDayTimetable(Timetable):
     # -- the Timetable protocol --------------------------------------------------------------
 
     def infer_manual_data_interval(self, *, run_after: DateTime) -> DataInterval:
-        start = self.day_start(run_after)
-        return DataInterval(start=start, end=self._next_day(start))
+        info = self._info_for(requested_date(run_after, self.timezone))
+        assert info.data_interval is not None
+        return info.data_interval
 
     def next_dagrun_info(
         self,
@@ -102,18 +113,15 @@ class LocalDayTimetable(Timetable):
         restriction: TimeRestriction,
     ) -> DagRunInfo | None:
         if last_automated_data_interval is not None:
-            start = self._next_day(self.day_start(last_automated_data_interval.start))
+            day = local_date(last_automated_data_interval.start, self.timezone) + timedelta(days=1)
         else:
-            earliest = restriction.earliest
-            if earliest is None:
+            if restriction.earliest is None:
                 return None
-            start = self.day_start(earliest)
-            if start < pendulum.instance(earliest):
-                start = self._next_day(start)  # a day that began before `earliest` is not ours
+            day = self._first_day(restriction.earliest)
         if not restriction.catchup:
             # Without catch-up, never go back further than the most recent day whose run is due:
             # after a backfill of March 2025 the next scheduled run is yesterday's, not 14 March.
-            start = max(start, self._latest_due_day())
-        if restriction.latest is not None and start > restriction.latest:
+            day = max(day, self._latest_due_day())
+        if restriction.latest is not None and day > requested_date(restriction.latest, self.timezone):
             return None
-        return self._info_for(start)
+        return self._info_for(day)

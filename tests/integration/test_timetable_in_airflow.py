@@ -1,78 +1,158 @@
-"""The day semantics with the real CLI, scheduler and backfill (Airflow 3.3).
+"""The day semantics with the real CLI, api-server and scheduler, under any ``default_timezone``.
 
-``airflow dags test X 2025-03-10`` and ``airflow backfill create --from-date 2025-03-10
---to-date 2025-03-12`` must load exactly the local days asked for; with a cron timetable they
-do not (two days off, and the last day missing). A probe DAG on LocalDayTimetable shows it
-independently of the sync DAGs.
+A date a person types means that calendar date, whatever Airflow's ``[core] default_timezone``
+is (most deployments leave it at UTC, and the bundle does not own that setting):
+``airflow dags test X 2025-03-10``, a REST/UI trigger for 2025-03-10 and ``airflow backfill create
+--from-date 2025-03-10 --to-date 2025-03-12`` load exactly the local days asked for; a trigger
+with no logical date loads today so far (in São Paulo); the scheduler's own runs load yesterday.
+
+Each case starts a whole stack under one setting. Probe DAGs on the sync DAGs' timetable report
+the day *task code* sees (``run_day``) and the day the SQL checks' macros render, so the test
+checks what a run loads, not only how Airflow labels it.
 """
 
 from __future__ import annotations
 
+import json
 import textwrap
+from datetime import date, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pendulum
 import pytest
+import requests
 
 from tests.support.airflow_stack import AirflowStack
 
-PROBE = textwrap.dedent(
+SP = "America/Sao_Paulo"
+
+PROBES = textwrap.dedent(
     '''
-    """Probe DAG for the timetable tests."""
-    import pendulum
-    from airflow.sdk import dag, task
+    """Probe DAGs for the day-semantics tests: each run returns the day its tasks load."""
+    from airflow.sdk import DAG, task
 
-    from sync_apis.dag_defaults import DEFAULT_ARGS, daily_timetable
+    from sync_apis.dag_defaults import DEFAULT_ARGS, MACROS, START_DATE, daily_timetable
 
+    for dag_id in ("probe_manual", "probe_backfill"):
+        with DAG(
+            dag_id=dag_id,
+            schedule=daily_timetable(dag_id),
+            start_date=START_DATE,
+            catchup=False,
+            default_args={**DEFAULT_ARGS, "retries": 0},
+            user_defined_macros=MACROS,
+            tags=["test"],
+        ):
 
-    @dag(
-        dag_id="timetable_probe",
-        schedule=daily_timetable("timetable_probe"),
-        start_date=pendulum.datetime(2025, 1, 1, tz="America/Sao_Paulo"),
-        catchup=False,
-        default_args={**DEFAULT_ARGS, "retries": 0},
-        tags=["test"],
-    )
-    def timetable_probe():
-        @task
-        def noop() -> None:
-            return None
+            @task(templates_dict={"sql_day": "{{ run_day() }}", "sql_start": "{{ run_day_start() }}"})
+            def day_loaded(templates_dict=None, **context):
+                from sync_apis.dag_defaults import run_day
 
-        noop()
+                return {"task": run_day(context).isoformat(), **templates_dict}
 
-
-    timetable_probe()
+            day_loaded()
     '''
 )
 
 
-def local_day(value) -> str:
-    return pendulum.instance(value).in_timezone("America/Sao_Paulo").to_date_string()
+def local_day(value: Any) -> str:
+    return pendulum.instance(value).in_timezone(SP).to_date_string()
+
+
+def expected_scheduled_day() -> str:
+    """The day the scheduler's own run loads when the DAG is unpaused now: yesterday, once 01:05
+    local has passed (computed here from the clock, not by the timetable under test)."""
+    now = pendulum.now(SP)
+    back = 1 if now.time() >= time(1, 5) else 2
+    return (now.date() - timedelta(days=back)).isoformat()
+
+
+def trigger(stack: AirflowStack, dag_id: str, logical_date: str | None) -> str:
+    reply = requests.post(
+        f"http://127.0.0.1:{stack.port}/api/v2/dags/{dag_id}/dagRuns",
+        json={"logical_date": logical_date},
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+    return str(reply.json()["dag_run_id"])
+
+
+def days_loaded(stack: AirflowStack, dag_id: str) -> dict[str, dict[str, Any]]:
+    """run_id -> what the run's task returned (its day as task code and as SQL macros see it)."""
+    rows = stack.query(
+        "SELECT run_id, value FROM xcom "
+        "WHERE dag_id = %s AND task_id = 'day_loaded' AND key = 'return_value'",
+        (dag_id,),
+    )
+    return {run_id: value if isinstance(value, dict) else json.loads(value) for run_id, value in rows}
+
+
+def runs(stack: AirflowStack, dag_id: str) -> dict[str, tuple[str, str | None, str]]:
+    """run_id -> (run_type, local day of the data interval or None, state)."""
+    rows = stack.query(
+        "SELECT run_id, run_type, data_interval_start, state FROM dag_run WHERE dag_id = %s", (dag_id,)
+    )
+    return {r[0]: (r[1], local_day(r[2]) if r[2] is not None else None, r[3]) for r in rows}
 
 
 @pytest.mark.slow
-def test_dags_test_and_backfill_load_exactly_the_requested_days(pg_server, tmp_path: Path) -> None:
-    (tmp_path / "timetable_probe.py").write_text(PROBE)
-    with AirflowStack(pg_server, dags_folder=tmp_path) as stack:
-        stack.wait_for_dag("timetable_probe")
+@pytest.mark.parametrize("default_timezone", [None, "UTC", SP, "Asia/Tokyo"])
+def test_typed_dates_mean_those_days_under_any_default_timezone(
+    pg_server: Any, tmp_path: Path, default_timezone: str | None
+) -> None:
+    (tmp_path / "probes.py").write_text(PROBES)
+    with AirflowStack(pg_server, dags_folder=tmp_path, default_timezone=default_timezone) as stack:
+        stack.wait_for_dag("probe_manual")
+        stack.wait_for_dag("probe_backfill")
 
-        stack.cli("dags", "test", "timetable_probe", "2025-03-10")
-        (manual,) = stack.query("SELECT data_interval_start, data_interval_end FROM dag_run")
-        assert (local_day(manual[0]), local_day(manual[1])) == ("2025-03-10", "2025-03-11")
-
-        stack.cli("dags", "unpause", "timetable_probe")
+        # The CLI: `airflow dags test` parses the date in default_timezone.
+        stack.cli("dags", "test", "probe_manual", "2025-03-10")
+        # The REST API, with the date written in UTC and as a São Paulo browser's UI sends it;
+        # and with no logical date at all (the UI's trigger without a date).
+        stack.cli("dags", "unpause", "probe_manual")
+        rest_utc = trigger(stack, "probe_manual", "2025-03-20T00:00:00Z")
+        rest_ui = trigger(stack, "probe_manual", "2025-03-21T03:00:00.000Z")
+        before = pendulum.now(SP).date()
+        no_date = trigger(stack, "probe_manual", None)
+        today = {before.isoformat(), pendulum.now(SP).date().isoformat()}  # two, across midnight
+        # The CLI's backfill parses --from-date/--to-date in default_timezone too.
+        stack.cli("dags", "unpause", "probe_backfill")
         stack.cli(
-            "backfill",
-            "create",
-            "--dag-id",
-            "timetable_probe",
-            "--from-date",
-            "2025-03-12",
-            "--to-date",
-            "2025-03-14",
-            "--max-active-runs",
-            "3",
-        )
-        runs = [r for r in stack.wait_for_runs("timetable_probe", expected=4) if r.run_type == "backfill"]
-        assert [local_day(r.data_interval_start) for r in runs] == ["2025-03-12", "2025-03-13", "2025-03-14"]
-        assert all(r.state == "success" for r in runs), runs
+            "backfill", "create", "--dag-id", "probe_backfill",
+            "--from-date", "2025-03-10", "--to-date", "2025-03-12", "--max-active-runs", "3",
+        )  # fmt: skip
+
+        # probe_manual: dags test + 3 REST + the scheduler's own; probe_backfill: 3 + its own.
+        stack.wait_for_runs("probe_manual", expected=5)
+        stack.wait_for_runs("probe_backfill", expected=4)
+
+        manual, manual_days = runs(stack, "probe_manual"), days_loaded(stack, "probe_manual")
+        backfill, backfill_days = runs(stack, "probe_backfill"), days_loaded(stack, "probe_backfill")
+
+    assert all(state == "success" for *_, state in [*manual.values(), *backfill.values()]), (manual, backfill)
+
+    def loaded(run_id: str, days: dict[str, dict[str, Any]]) -> str:
+        seen = days[run_id]
+        # Task code and the SQL checks' macros agree on the day, and on its first instant.
+        assert seen["sql_day"] == seen["task"], seen
+        assert seen["sql_start"] == pendulum.datetime(*map(int, seen["task"].split("-")), tz=SP).isoformat()
+        return str(seen["task"])
+
+    (cli_run,) = [r for r in manual if r not in (rest_utc, rest_ui, no_date) and manual[r][0] == "manual"]
+    assert manual[cli_run][1] == loaded(cli_run, manual_days) == "2025-03-10"
+    assert manual[rest_utc][1] == loaded(rest_utc, manual_days) == "2025-03-20"
+    assert manual[rest_ui][1] == loaded(rest_ui, manual_days) == "2025-03-21"
+    # No logical date: no data interval, and the task loads today (São Paulo) so far.
+    assert manual[no_date][1] is None
+    assert loaded(no_date, manual_days) in today
+
+    backfilled = sorted(loaded(r, backfill_days) for r, v in backfill.items() if v[0] == "backfill")
+    assert backfilled == ["2025-03-10", "2025-03-11", "2025-03-12"]
+    assert sorted(v[1] for v in backfill.values() if v[0] == "backfill") == backfilled
+
+    # Scheduled runs are as they always were: on unpause, the latest due day (yesterday).
+    for got, days in ((manual, manual_days), (backfill, backfill_days)):
+        (scheduled,) = [r for r, v in got.items() if v[0] == "scheduled"]
+        assert got[scheduled][1] == loaded(scheduled, days) == expected_scheduled_day()
+    assert date.fromisoformat(expected_scheduled_day()) < before

@@ -86,10 +86,14 @@ def server_url() -> PgUrl:
     return PgUrl(server.get_uri())
 
 
-def create_database(server: PgUrl, prefix: str) -> PgUrl:
+def create_database(server: PgUrl, prefix: str, template: PgUrl | None = None) -> PgUrl:
+    """A new, uniquely named database; a copy of ``template`` when given (it must be idle)."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        stmt += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template.dbname))
     with psycopg.connect(server.url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(stmt)
     return server.with_db(name)
 
 

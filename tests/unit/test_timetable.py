@@ -105,3 +105,102 @@ def test_a_day_whose_midnight_did_not_exist_is_one_day() -> None:
         last = info.data_interval
     assert days == ["2018-11-02", "2018-11-03", "2018-11-04", "2018-11-05", "2018-11-06", "2018-11-07"]
     assert day_bounds(date(2018, 11, 4)) == (interval.start, interval.end)
+
+
+# --------------------------------------------------------------------------- typed dates, any zone
+# What the timetable receives for "2025-03-10", by where the date was typed (see localday.typed_date).
+ZONES = ("UTC", "America/Sao_Paulo", "Asia/Tokyo", "America/Manaus", "Pacific/Auckland")
+
+
+def typed(day: str, zone: str) -> pendulum.DateTime:
+    """The CLI's reading of a date under ``[core] default_timezone = zone`` (its own parser)."""
+    from airflow._shared.timezones.timezone import parse
+
+    return parse(day, timezone=pendulum.timezone(zone))
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_a_date_typed_at_the_cli_means_that_date_in_any_default_timezone(zone: str) -> None:
+    tt = LocalDayTimetable()
+    interval = tt.infer_manual_data_interval(run_after=typed("2025-03-10", zone))
+    assert interval == DataInterval(sp(2025, 3, 10), sp(2025, 3, 11)), zone
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_a_backfill_typed_at_the_cli_yields_exactly_its_days_in_any_default_timezone(zone: str) -> None:
+    tt = LocalDayTimetable()
+    restriction = TimeRestriction(
+        earliest=typed("2025-03-10", zone), latest=typed("2025-03-12", zone), catchup=True
+    )
+    days, last = [], None
+    while (
+        info := tt.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
+    ) is not None:
+        days.append(info.data_interval.start)
+        last = info.data_interval
+    assert days == [sp(2025, 3, 10), sp(2025, 3, 11), sp(2025, 3, 12)], zone
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "2025-03-10T00:00:00Z",  # REST, written in UTC
+        "2025-03-10T00:00:00-03:00",  # REST, written in São Paulo
+        "2025-03-10T00:00:00+09:00",  # REST, written in Tokyo
+        "2025-03-10T03:00:00.000Z",  # the UI: a São Paulo browser's midnight, sent as UTC
+    ],
+)
+def test_a_date_sent_to_the_rest_api_or_by_the_ui_means_that_date(sent: str) -> None:
+    from datetime import datetime
+
+    from sync_apis.localday import typed_date
+
+    instant = pendulum.instance(datetime.fromisoformat(sent))
+    assert typed_date(instant) == date(2025, 3, 10)
+    interval = LocalDayTimetable().infer_manual_data_interval(run_after=instant)
+    assert interval == DataInterval(sp(2025, 3, 10), sp(2025, 3, 11))
+
+
+def test_a_moment_is_not_a_typed_date_and_loads_the_local_day_containing_it() -> None:
+    from sync_apis.localday import requested_date, typed_date
+
+    # 21:00 in São Paulo on the 9th is midnight of the 10th in UTC only when written in UTC.
+    moment = pendulum.datetime(2025, 3, 9, 21, 0, 0, 1, tz=SP)
+    assert typed_date(moment) is None and requested_date(moment) == date(2025, 3, 9)
+    now_like = pendulum.datetime(2025, 3, 10, 14, 37, 12, tz="UTC")
+    assert typed_date(now_like) is None and requested_date(now_like) == date(2025, 3, 10)
+
+
+# --------------------------------------------------------------------------- the run's day in tasks
+
+
+class _DagRun:
+    def __init__(self, run_after: pendulum.DateTime) -> None:
+        self.run_after = run_after
+
+
+def test_a_run_without_logical_date_loads_the_local_day_it_was_triggered_on() -> None:
+    from sync_apis.dag_defaults import run_day
+
+    # 01:30 UTC on the 11th is still the 10th in São Paulo: "today so far" is the 10th.
+    triggered = pendulum.datetime(2025, 3, 11, 1, 30, tz="UTC")
+    context = {"data_interval_start": None, "logical_date": None, "dag_run": _DagRun(triggered)}
+    assert run_day(context) == date(2025, 3, 10)
+    # Airflow leaves the keys out entirely for such a run.
+    assert run_day({"dag_run": _DagRun(triggered)}) == date(2025, 3, 10)
+    with pytest.raises(ValueError, match="no day to load"):
+        run_day({})
+
+
+def test_day_macros_render_without_a_data_interval() -> None:
+    import jinja2
+
+    from sync_apis.dag_defaults import MACROS
+
+    env = jinja2.Environment(autoescape=True)
+    env.globals.update(MACROS)
+    template = env.from_string("{{ run_day() }}|{{ run_day_start() }}|{{ run_day_end() }}")
+    no_interval = template.render(dag_run=_DagRun(pendulum.datetime(2025, 3, 11, 1, 30, tz="UTC")))
+    assert no_interval == "2025-03-10|2025-03-10T00:00:00-03:00|2025-03-11T00:00:00-03:00"
+    scheduled = template.render(data_interval_start=sp(2025, 3, 10), dag_run=_DagRun(sp(2025, 3, 11, 1, 5)))
+    assert scheduled == no_interval

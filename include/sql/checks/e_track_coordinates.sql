@@ -2,8 +2,8 @@
 -- (latitude/longitude within WGS84 ranges and not the 0,0 "no GPS" placeholder.)
 -- SQLCheckOperator fails the task when any column of the row is false.
 WITH day AS (
-    SELECT (DATE '{{ local_day(data_interval_start) }}')::timestamp AT TIME ZONE 'America/Sao_Paulo' AS start_at,
-           (DATE '{{ local_day(data_interval_start) }}' + 1)::timestamp AT TIME ZONE 'America/Sao_Paulo' AS end_at
+    SELECT (DATE '{{ run_day() }}')::timestamp AT TIME ZONE 'America/Sao_Paulo' AS start_at,
+           (DATE '{{ run_day() }}' + 1)::timestamp AT TIME ZONE 'America/Sao_Paulo' AS end_at
 )
 SELECT count(*) FILTER (WHERE p.latitude NOT BETWEEN -90 AND 90
                            OR p.longitude NOT BETWEEN -180 AND 180

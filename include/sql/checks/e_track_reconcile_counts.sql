@@ -2,9 +2,9 @@
 -- fixes /ultimasposicoesterminal returned for that day (recorded in e_track.history_counts by
 -- the history tasks), and every record the API sent was either loaded or rejected.
 WITH day AS (
-    SELECT DATE '{{ local_day(data_interval_start) }}' AS dia,
-           (DATE '{{ local_day(data_interval_start) }}')::timestamp AT TIME ZONE 'America/Sao_Paulo' AS start_at,
-           (DATE '{{ local_day(data_interval_start) }}' + 1)::timestamp AT TIME ZONE 'America/Sao_Paulo' AS end_at
+    SELECT DATE '{{ run_day() }}' AS dia,
+           (DATE '{{ run_day() }}')::timestamp AT TIME ZONE 'America/Sao_Paulo' AS start_at,
+           (DATE '{{ run_day() }}' + 1)::timestamp AT TIME ZONE 'America/Sao_Paulo' AS end_at
 ), loaded AS (
     SELECT p.placa, count(*) AS n
       FROM e_track.positions p, day

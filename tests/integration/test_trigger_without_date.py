@@ -1,0 +1,118 @@
+"""A trigger with no logical date loads today so far, for both DAGs, through a real api-server.
+
+``POST /api/v2/dags/<dag>/dagRuns`` with ``"logical_date": null`` — also what the UI's trigger
+without a date sends — creates a run with no data interval. Such a run used to crash in every
+task (``KeyError: 'data_interval_start'``) and retry for ten minutes. Here both real DAGs run
+that way against sandboxes whose clock stands at the real now, under Airflow's default time
+zone (UTC), and the warehouse must hold today's data in São Paulo as the sandboxes have it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+import requests
+
+from sync_apis.localday import day_bounds
+from tests.conftest import sandbox_conn_json, small_auvo_config, small_etrac_config
+from tests.integration.test_etrac_daily import assert_matches_ground_truth
+from tests.support.airflow_stack import AirflowStack
+
+SP = ZoneInfo("America/Sao_Paulo")
+
+
+@pytest.fixture
+def sandboxes_at_now() -> Any:
+    from sandbox.auvo import AuvoConfig
+    from sandbox.auvo import make_server as make_auvo
+    from sandbox.core import Clock
+    from sandbox.etrac import EtracConfig
+    from sandbox.etrac import make_server as make_etrac
+
+    # Pinned, so "today so far" is the same for the run and for the ground truth.
+    now = datetime.now(SP).replace(microsecond=0)
+    auvo = make_auvo(small_auvo_config(AuvoConfig), clock=Clock(now))
+    etrac = make_etrac(small_etrac_config(EtracConfig), clock=Clock(now))
+    auvo.start()
+    etrac.start()
+    try:
+        yield auvo, etrac, now
+    finally:
+        auvo.stop()
+        etrac.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_both_dags_triggered_without_a_logical_date_load_today_so_far(
+    pg_server: Any, warehouse_url: Any, sandboxes_at_now: Any
+) -> None:
+    auvo, etrac, now = sandboxes_at_now
+    today = now.date()
+    env = {
+        "AIRFLOW_CONN_SYNC_APIS_DB": warehouse_url.airflow_conn_json(),
+        "AIRFLOW_CONN_AUVO_API": sandbox_conn_json(
+            auvo.base_url, "/v2", "sandbox-api-key", "sandbox-api-token"
+        ),
+        "AIRFLOW_CONN_ETRAC_API": sandbox_conn_json(
+            etrac.base_url, "/monitoramento", "sandbox@example.com", "1234567890123"
+        ),
+        # Only the triggered runs: no clock-driven run of yesterday on unpause.
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+    }
+    dag_ids = ("auvo_daily", "etrac_daily")
+    with AirflowStack(pg_server, extra_env=env, parallelism=8) as stack:
+        for dag_id in dag_ids:
+            stack.wait_for_dag(dag_id)
+            stack.cli("dags", "unpause", dag_id)
+            reply = requests.post(
+                f"http://127.0.0.1:{stack.port}/api/v2/dags/{dag_id}/dagRuns",
+                json={"logical_date": None},
+                timeout=30,
+            )
+            assert reply.status_code == 200, reply.text
+            assert reply.json()["logical_date"] is None and reply.json()["data_interval_start"] is None
+        for dag_id in dag_ids:
+            (run,) = stack.wait_for_runs(dag_id, expected=1, timeout=420)
+            assert run.state == "success", stack.logs()
+        retried = stack.query(
+            "SELECT dag_id, task_id, map_index, try_number, state FROM task_instance "
+            "WHERE state <> 'success' OR try_number > 1"
+        )
+    assert retried == []  # nothing crashed and was retried into success
+
+    with psycopg.connect(warehouse_url.url) as conn:
+        # Every stream of both sources recorded today, and only today.
+        days = conn.execute(
+            "SELECT source, array_agg(DISTINCT day), bool_and(status = 'success') FROM sync_meta.sync_runs "
+            "GROUP BY source ORDER BY source"
+        ).fetchall()
+        assert days == [("auvo", [today], True), ("e_track", [today], True)]
+
+        # e-Track: today's fixes, trips and routes up to now, equal to the sandbox's own.
+        assert_matches_ground_truth(conn, etrac.world, [today])
+        loaded_today = conn.execute(
+            "SELECT count(*) FROM e_track.positions WHERE data_transmissao >= %s AND data_transmissao < %s",
+            day_bounds(today),
+        ).fetchone()[0]
+        truth_today = sum(etrac.world.day_summary(p, today).positions for p in etrac.world.plates())
+        assert loaded_today == truth_today
+        if now - datetime.combine(today, datetime.min.time(), SP) > timedelta(hours=2):
+            assert truth_today > 0  # a day under way has fixes: the comparison is not vacuous
+
+        # Auvo: the tasks scheduled for today, as the sandbox has them now.
+        start, end = day_bounds(today)
+        live = {
+            r[0]
+            for r in conn.execute(
+                "SELECT task_id FROM auvo.tasks "
+                "WHERE deleted_at IS NULL AND task_date >= %s AND task_date < %s",
+                (start, end),
+            ).fetchall()
+        }
+        assert live == {t["taskID"] for t in auvo.world.tasks_for_day(today)}
+        assert live, "the sandbox schedules tasks every day: an empty set would prove nothing"
