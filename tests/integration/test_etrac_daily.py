@@ -238,7 +238,8 @@ def test_checks_catch_a_warehouse_that_disagrees_with_the_api(
 ) -> None:
     import jinja2
 
-    from sync_apis.etrac.checks import CHECK_FILES, MACROS
+    from sync_apis.dag_defaults import MACROS
+    from sync_apis.etrac.checks import CHECK_FILES
 
     assert run_dag("etrac_daily", DAY, conf={"requests_per_minute": 0}).state == "success"
     env = jinja2.Environment(  # noqa: S701 - renders SQL, not HTML
