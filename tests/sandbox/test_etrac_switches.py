@@ -306,6 +306,8 @@ NON_DEFAULT: dict[str, Any] = {
     "rate_limit_per_minute": 100,
     "latency_s": 0.01,
     "latency_jitter_s": 0.01,
+    "correction_round": 2,
+    "correction_ratio": 0.5,
 }
 
 
