@@ -284,3 +284,26 @@ def test_an_answer_without_fixes_removes_nothing(loader: Loader, etrac_sandbox: 
     with psycopg.connect(loader.url) as conn:
         after = table_hashes(conn, with_synced_at=False)
     assert {t: after[t] for t in ("positions", "trips")} == {t: before[t] for t in ("positions", "trips")}
+
+
+def test_an_existing_warehouse_gains_the_new_columns(warehouse_url: Any) -> None:
+    """Warehouses created before origin/reported_day existed get them when the schema is applied."""
+    apply_schema(warehouse_url.url)
+    with psycopg.connect(warehouse_url.url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE e_track.positions DROP COLUMN origin")
+        conn.execute("ALTER TABLE e_track.trips DROP COLUMN reported_day")
+        conn.execute("INSERT INTO e_track.positions (placa, data_transmissao, latitude, longitude) "
+                     "VALUES ('ABC1D23', '2025-03-11 10:00-03', -19.9, -43.9)")  # fmt: skip
+        conn.execute(
+            "INSERT INTO e_track.trips (placa, data_inicio_conducao) "
+            "VALUES ('ABC1D23', '2025-03-11 09:00-03')"
+        )
+    apply_schema(warehouse_url.url)
+    apply_schema(warehouse_url.url)  # and again: idempotent
+    with psycopg.connect(warehouse_url.url) as conn:
+        assert conn.execute("SELECT placa, origin FROM e_track.positions").fetchall() == [
+            ("ABC1D23", "history")
+        ]
+        assert conn.execute("SELECT placa, reported_day FROM e_track.trips").fetchall() == [("ABC1D23", None)]
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("UPDATE e_track.positions SET origin = 'guess'")

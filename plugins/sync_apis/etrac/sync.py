@@ -4,9 +4,10 @@ Each ``load_*`` function does one task's work given explicit collaborators (a ps
 connection, an EtracHook, RunInfo), so tests can drive it directly or in a subprocess; the
 ``*_task`` functions adapt them to an Airflow context.
 
-Every load is one transaction (``sync_apis.warehouse.open_load``/``open_loads``): the API's records are parsed
-and COPYed into staging tables plate by plate, merged once at the end, and the sync_runs rows
-commit with the data. A task killed mid-way leaves nothing behind; its retry starts clean.
+Every load is one transaction (``sync_apis.warehouse.open_load``/``open_loads``): the API's
+records are parsed and COPYed into staging tables plate by plate, merged once at the end, and
+the sync_runs rows commit with the data. A task killed mid-way leaves nothing behind; its retry
+starts clean.
 """
 
 from __future__ import annotations
