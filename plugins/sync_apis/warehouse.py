@@ -312,15 +312,13 @@ class Stage:
         coordinates): the stale twin goes. Call it only after a *complete* answer for the scope,
         in the load's transaction, so a failed or cut-short answer removes nothing.
         """
-        t = self.table
         self.load.lock_source()
-        match = sql.SQL(" AND ").join(sql.SQL("s.{0} = t.{0}").format(sql.Identifier(k)) for k in t.key)
-        stmt = sql.SQL(
-            "DELETE FROM {target} AS t WHERE ({where}) AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})"
-        ).format(target=t.ident, where=where, stage=self.ident, match=match)
-        with self.load.conn.cursor() as cur:
-            cur.execute(stmt)
-            n = cur.rowcount
+        n = self._execute(
+            sql.SQL(
+                "DELETE FROM {target} AS t WHERE ({where}) "
+                "AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})"
+            ).format(target=self.table.ident, where=where, stage=self.ident, match=self._same_key())
+        )
         self.load.deleted += n
         return n
 
@@ -336,11 +334,20 @@ class Stage:
         if stamp not in t.value_columns:
             raise ValueError(f"{t.qualified}: {stamp!r} is not a value column")
         self.load.lock_source()
-        match = sql.SQL(" AND ").join(sql.SQL("s.{0} = t.{0}").format(sql.Identifier(k)) for k in t.key)
-        stmt = sql.SQL(
-            "DELETE FROM {stage} AS s USING {target} AS t WHERE {match} AND t.{stamp} IS NOT NULL "
-            "AND (s.{stamp} IS NULL OR s.{stamp} < t.{stamp})"
-        ).format(stage=self.ident, target=t.ident, match=match, stamp=sql.Identifier(stamp))
+        return self._execute(
+            sql.SQL(
+                "DELETE FROM {stage} AS s USING {target} AS t WHERE {match} AND t.{stamp} IS NOT NULL "
+                "AND (s.{stamp} IS NULL OR s.{stamp} < t.{stamp})"
+            ).format(stage=self.ident, target=t.ident, match=self._same_key(), stamp=sql.Identifier(stamp))
+        )
+
+    def _same_key(self) -> sql.Composable:
+        """``s.k1 = t.k1 AND ...``: a staged row ``s`` and a target row ``t`` of the same key."""
+        return sql.SQL(" AND ").join(
+            sql.SQL("s.{0} = t.{0}").format(sql.Identifier(k)) for k in self.table.key
+        )
+
+    def _execute(self, stmt: sql.Composed) -> int:
         with self.load.conn.cursor() as cur:
             cur.execute(stmt)
             return cur.rowcount

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from tests.conftest import SANDBOX_NOW, small_etrac_config
-from tests.integration.test_etrac_corrections import Loader
+from tests.integration.test_etrac_corrections import Loader, loader  # noqa: F401
 from tests.integration.test_etrac_daily import apply_schema, day_bounds
 
 WORKING_DAYS = [date(2025, 3, 7), date(2025, 3, 8), date(2025, 3, 9), date(2025, 3, 10)]  # Fri..Mon
@@ -93,11 +93,9 @@ def assert_route(conn: psycopg.Connection, world: Any, plate: str, day: date) ->
 
 
 def test_routes_equal_a_haversine_over_the_positions(
-    etrac_sandbox: Any, warehouse_url: Any, connect_airflow: Any
+    loader: Loader,  # noqa: F811 - the fixture imported above
+    etrac_sandbox: Any,
 ) -> None:
-    connect_airflow(warehouse=warehouse_url, etrac=etrac_sandbox)
-    apply_schema(warehouse_url.url)
-    loader = Loader(warehouse_url.url, etrac_sandbox)
     world = etrac_sandbox.world
     for day in WORKING_DAYS:
         loader.day(day)
@@ -109,7 +107,7 @@ def test_routes_equal_a_haversine_over_the_positions(
         (p, d) for d in WORKING_DAYS for p in world.plates() if d.weekday() in world.vehicle(p).work_days
     ]
     assert parked and driven, "the sandbox world lacks a parked or a working day in these dates"
-    with psycopg.connect(warehouse_url.url) as conn:
+    with psycopg.connect(loader.url) as conn:
         for plate, day in parked:
             route = assert_route(conn, world, plate, day)
             assert route is not None and route["point_count"] > 1
@@ -148,11 +146,11 @@ def _first_two(world: Any, plate: str, day: date) -> list[datetime]:
 def test_a_single_fix_day_is_zero_km(one_fix_sandbox: Any, warehouse_url: Any, connect_airflow: Any) -> None:
     connect_airflow(warehouse=warehouse_url, etrac=one_fix_sandbox)
     apply_schema(warehouse_url.url)
-    loader = Loader(warehouse_url.url, one_fix_sandbox)
+    day_loader = Loader(warehouse_url.url, one_fix_sandbox)
     world = one_fix_sandbox.world
     day = SANDBOX_NOW.date()
-    loader.latest(day)
-    loader.day(day)
+    day_loader.latest(day)
+    day_loader.day(day)
     plate = world.plates()[0]
     with psycopg.connect(warehouse_url.url) as conn:
         route = assert_route(conn, world, plate, day)

@@ -14,8 +14,7 @@ import psycopg
 import pytest
 
 from tests.conftest import SANDBOX_NOW
-from tests.integration.test_etrac_corrections import Loader
-from tests.integration.test_etrac_daily import apply_schema
+from tests.integration.test_etrac_corrections import Loader, loader  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -37,11 +36,9 @@ def truth(world: Any, at: Any) -> dict[str, tuple[Any, ...]]:
 
 
 def test_an_older_latest_answer_never_replaces_a_newer_last_fix(
-    etrac_sandbox: Any, warehouse_url: Any, connect_airflow: Any
+    loader: Loader,  # noqa: F811 - the fixture imported above
+    etrac_sandbox: Any,
 ) -> None:
-    connect_airflow(warehouse=warehouse_url, etrac=etrac_sandbox)
-    apply_schema(warehouse_url.url)
-    loader = Loader(warehouse_url.url, etrac_sandbox)
     world = etrac_sandbox.world
     newer, older = SANDBOX_NOW, SANDBOX_NOW - timedelta(hours=5)
     assert truth(world, older) != truth(world, newer)  # else the test would prove nothing
