@@ -307,3 +307,24 @@ def test_an_existing_warehouse_gains_the_new_columns(warehouse_url: Any) -> None
         assert conn.execute("SELECT placa, reported_day FROM e_track.trips").fetchall() == [("ABC1D23", None)]
         with pytest.raises(psycopg.errors.CheckViolation):
             conn.execute("UPDATE e_track.positions SET origin = 'guess'")
+
+
+def test_etrac_daily_rerun_after_corrections_passes_its_checks(
+    run_dag: Any, etrac_sandbox: Any, warehouse_url: Any, connect_airflow: Any
+) -> None:
+    """The whole DAG, as an operator re-runs a day the API has since corrected."""
+    connect_airflow(warehouse=warehouse_url, etrac=etrac_sandbox)
+    conf = {"requests_per_minute": 0, "chunk_size": 2}
+    assert run_dag("etrac_daily", DAY, conf=conf).state == "success"
+    first = truth_keys(etrac_sandbox.world, DAY)
+    correct(etrac_sandbox, ratio=0.05)
+    moved = first - truth_keys(etrac_sandbox.world, DAY)
+    dag_run = run_dag("etrac_daily", DAY, conf=conf)
+    assert dag_run.state == "success"  # the reconcile check task included
+    with psycopg.connect(warehouse_url.url) as conn:
+        assert_matches_ground_truth(conn, etrac_sandbox.world, [DAY])
+        deleted = conn.execute(
+            "SELECT sum(rows_deleted) FROM sync_meta.sync_runs WHERE run_id = %s AND stream = 'positions'",
+            (dag_run.run_id,),
+        ).fetchone()[0]
+    assert deleted == len(moved) > 0
