@@ -303,6 +303,55 @@ class Stage:
         self.load.deleted += n
         return n
 
+    def delete_missing(self, where: sql.Composable) -> int:
+        """Hard-delete target rows matching ``where`` whose key the stage lacks; returns how many.
+
+        ``where`` is the scope the staged answer is complete for (e.g. "this plate-day"), written
+        over the target aliased ``t``; rows outside it are never touched. For tables without
+        ``deleted_at`` whose source corrects a record by changing its key (e-Track moving a fix's
+        coordinates): the stale twin goes. Call it only after a *complete* answer for the scope,
+        in the load's transaction, so a failed or cut-short answer removes nothing.
+        """
+        self.load.lock_source()
+        n = self._execute(
+            sql.SQL(
+                "DELETE FROM {target} AS t WHERE ({where}) "
+                "AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})"
+            ).format(target=self.table.ident, where=where, stage=self.ident, match=self._same_key())
+        )
+        self.load.deleted += n
+        return n
+
+    def drop_stale(self, stamp: str) -> int:
+        """Drop staged rows whose ``stamp`` column is older than the target row's; returns how many.
+
+        Call it right before ``merge()``: a run that fetched earlier but merges later (concurrent
+        backfill runs) then never replaces a newer observation with an older one. A staged row
+        without a stamp counts as older than a stamped target row. Runs under the merge lock, so
+        no other run's merge slips in between this comparison and the merge.
+        """
+        t = self.table
+        if stamp not in t.value_columns:
+            raise ValueError(f"{t.qualified}: {stamp!r} is not a value column")
+        self.load.lock_source()
+        return self._execute(
+            sql.SQL(
+                "DELETE FROM {stage} AS s USING {target} AS t WHERE {match} AND t.{stamp} IS NOT NULL "
+                "AND (s.{stamp} IS NULL OR s.{stamp} < t.{stamp})"
+            ).format(stage=self.ident, target=t.ident, match=self._same_key(), stamp=sql.Identifier(stamp))
+        )
+
+    def _same_key(self) -> sql.Composable:
+        """``s.k1 = t.k1 AND ...``: a staged row ``s`` and a target row ``t`` of the same key."""
+        return sql.SQL(" AND ").join(
+            sql.SQL("s.{0} = t.{0}").format(sql.Identifier(k)) for k in self.table.key
+        )
+
+    def _execute(self, stmt: sql.Composed) -> int:
+        with self.load.conn.cursor() as cur:
+            cur.execute(stmt)
+            return cur.rowcount
+
 
 class Load:
     """One transaction's worth of loading for one RunInfo; see the module docstring."""
@@ -479,22 +528,35 @@ def _write_run_row(
 @contextmanager
 def open_load(conn: psycopg.Connection[Any], run: RunInfo) -> Iterator[Load]:
     """One all-or-nothing load; on failure the sync_runs row says what went wrong."""
+    with open_loads(conn, run) as (load,):
+        yield load
+
+
+@contextmanager
+def open_loads(conn: psycopg.Connection[Any], *runs: RunInfo) -> Iterator[tuple[Load, ...]]:
+    """Several loads (one sync_runs row each) sharing one all-or-nothing transaction.
+
+    On failure every one of them gets its ``failed`` row: a task loading two streams together
+    (e-Track's positions and trips of a chunk) leaves a record for both, not just the first.
+    """
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.commit()  # conn.transaction() must open a real transaction, not a savepoint
     conn.autocommit = True
-    load = Load(conn, run)
+    loads = tuple(Load(conn, run) for run in runs)
     try:
         with conn.transaction():
-            yield load
-            load.flush_rejects()
+            yield loads
+            for load in loads:
+                load.flush_rejects()
     except BaseException as exc:
-        try:
-            with conn.transaction():
-                _write_run_row(
-                    conn, run, load.started_wall, "failed", None, f"{type(exc).__name__}: {exc}"[:2000]
-                )
-        except Exception:  # the database itself may be what failed; the original error matters more
-            _log.warning("could not record the failed run of %s.%s", run.source, run.stream, exc_info=True)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        for load in loads:
+            try:
+                with conn.transaction():
+                    _write_run_row(conn, load.run, load.started_wall, "failed", None, error)
+            except Exception:  # the database itself may be what failed; the original error matters more
+                run = load.run
+                _log.warning("could not record the failed %s.%s run", run.source, run.stream, exc_info=True)
         raise
 
 

@@ -120,6 +120,17 @@ class EtracConfig:
     latency_jitter_s: float = field(
         default=0.0, metadata=_switch("extra random delay up to this many seconds")
     )
+    correction_round: int = field(
+        default=0,
+        metadata=_switch(
+            "the API's n-th revision of its data: from 1 on, correction_ratio of the fixes have moved "
+            "5-30 m (same time) and of the trips start 5-120 s earlier; 0 = as first sent. "
+            "The world's ground truth follows"
+        ),
+    )
+    correction_ratio: float = field(
+        default=0.02, metadata=_switch("share of fixes and trips a correction round changes, within [0, 1]")
+    )
 
 
 WORLD_FIELDS: tuple[str, ...] = tuple(
@@ -245,11 +256,13 @@ def apply_settings(config: EtracConfig, settings: dict[str, Any], *, allow_world
 def validate(config: EtracConfig) -> None:
     if config.vehicles < 0:
         raise ConfigError("vehicles must be >= 0")
-    for name in ("duplicate_ratio", "null_logradouro_ratio", "late_gravacao_ratio"):
+    for name in ("duplicate_ratio", "null_logradouro_ratio", "late_gravacao_ratio", "correction_ratio"):
         if not 0.0 <= getattr(config, name) <= 1.0:
             raise ConfigError(f"{name} must be within [0, 1]")
     if config.latency_s < 0 or config.latency_jitter_s < 0:
         raise ConfigError("latency must be >= 0")
+    if config.correction_round < 0:
+        raise ConfigError("correction_round must be >= 0")
     if config.retention_days is not None and config.retention_days < 0:
         raise ConfigError("retention_days must be >= 0 or None")
 

@@ -309,6 +309,8 @@ class EtracServer(SandboxServer):
                 for name in SWITCH_FIELDS:
                     setattr(self.config, name, getattr(defaults, name))
                 return Response.json(as_json(self.config))
+            if sub == "/corrections" and req.method == "POST":
+                return Response.json(self._next_correction(req.json() or {}))
             if sub == "/plates" and req.method == "GET":
                 return Response.json({"plates": self.world.plates()})
             if sub == "/truth" and req.method == "GET":
@@ -318,6 +320,16 @@ class EtracServer(SandboxServer):
         return Response.json(
             {"error": f"unknown admin route {req.path}", "help": f"GET {ADMIN_ROOT}/help"}, 404
         )
+
+    def _next_correction(self, body: Any) -> dict[str, Any]:
+        """The API revises its data: the next correction round, or the one ``{"round": n}`` names."""
+        if not isinstance(body, dict):
+            raise ConfigError('expected a JSON object such as {"round": 2, "ratio": 0.05}')
+        settings: dict[str, Any] = {"correction_round": body.get("round", self.config.correction_round + 1)}
+        if "ratio" in body:
+            settings["correction_ratio"] = body["ratio"]
+        apply_settings(self.config, settings, allow_world=False)
+        return {name: getattr(self.config, name) for name in ("correction_round", "correction_ratio")}
 
     def _truth(self, req: Request) -> Response:
         plate, day_text = req.arg("placa"), req.arg("data")
@@ -334,6 +346,8 @@ def admin_help() -> dict[str, Any]:
             f"GET {ADMIN_ROOT}/config": "current settings",
             f"POST {ADMIN_ROOT}/config": 'set switches, e.g. {"errors_as_200": true, "order": "desc"}',
             f"POST {ADMIN_ROOT}/config/reset": "switches back to defaults",
+            f"POST {ADMIN_ROOT}/corrections": "the API corrects some fixes and trips: the next round, "
+            'or {"round": n, "ratio": 0.05}; {"round": 0} = as first sent',
             f"GET {ADMIN_ROOT}/plates": "the fleet's plates",
             f"GET {ADMIN_ROOT}/truth?placa=P&data=YYYY-MM-DD": "ground-truth counts and checksum of a day",
             "POST /_sandbox/faults": 'arm a fault: {"kind": "status|slow|reset|truncate|rate_limit", ...}',

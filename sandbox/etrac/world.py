@@ -137,6 +137,8 @@ class World:
         self.null_logradouro_ratio = config.null_logradouro_ratio
         self.late_gravacao_ratio = config.late_gravacao_ratio
         self.clock = clock
+        # Live switches that change the data itself (corrections): read on every fix.
+        self.switches = config
         self.vehicles: tuple[Vehicle, ...] = build_fleet(config.seed, config.vehicles)
         self._by_plate = {v.placa: v for v in self.vehicles}
         self._midnight = lru_cache(maxsize=4096)(self._midnight_uncached)
@@ -492,11 +494,39 @@ class World:
         # the same whichever window asked for it.
         late = rng.random() < self.late_gravacao_ratio
         delay = _randint(rng, 60, 1800) if late else _randint(rng, 0, 10)
-        lat, lon = round(lat, 7), round(lon, 7)
+        lat, lon = self._corrected_position(v.placa, t, round(lat, 7), round(lon, 7))
         null_address = rng.random() < self.null_logradouro_ratio
         duplicate = rng.random() < self.duplicate_ratio
         logradouro = None if null_address else address(self.seed, v.city, lat, lon)
         return Fix(t, t + delay, lat, lon, speed, ignition, odo_km, engine_s, battery, logradouro, duplicate)
+
+    # ---- corrections (switch correction_round) -----------------------------------------------------
+
+    def _correction(self, *parts: object) -> int | None:
+        """A hash of ``parts`` when the current correction round changes that record, else None.
+
+        Decided by hashing, never by drawing from a segment's RNG, so the rest of the world is
+        the same in every round.
+        """
+        c = self.switches
+        if c.correction_round <= 0:
+            return None
+        h = stable_int(self.seed, "correction", c.correction_round, *parts)
+        return h if (h % 1_000_000) < c.correction_ratio * 1_000_000 else None
+
+    def _corrected_position(self, plate: str, t: int, lat: float, lon: float) -> tuple[float, float]:
+        """The fix as the API shows it in this round: moved 5-30 m, or as first sent."""
+        h = self._correction(plate, "fix", t)
+        if h is None:
+            return lat, lon
+        bearing, metres = (h >> 20) % 360, 5 + (h >> 40) % 26
+        moved = offset_latlon(lat, lon, bearing, metres / 1000)
+        return round(moved[0], 7), round(moved[1], 7)
+
+    def _trip_start(self, plate: str, leg: Leg) -> int:
+        """When the API says a trip started in this round: 5-120 s early, or as first sent."""
+        h = self._correction(plate, "trip", leg.start)
+        return leg.start if h is None else leg.start - 5 - (h >> 20) % 116
 
     @staticmethod
     def _emit(fixes: Iterable[Fix], duplicates: bool) -> Iterator[Fix]:
@@ -508,13 +538,14 @@ class World:
     def _trip(self, v: Vehicle, leg: Leg) -> dict[str, Any]:
         (lat0, lon0), (lat1, lon1) = leg.path[0], leg.path[-1]
         lat0, lon0, lat1, lon1 = (round(x, 7) for x in (lat0, lon0, lat1, lon1))
+        start = self._trip_start(v.placa, leg)
         return {
             "cliente": CLIENTE,
             "cliente_fantasia": CLIENTE_FANTASIA,
             "placa": v.placa,
             "descricao": v.descricao,
             "frota": v.frota,
-            "data_inicio_conducao": datetime.fromtimestamp(leg.start, self.tz),
+            "data_inicio_conducao": datetime.fromtimestamp(start, self.tz),
             "data_fim_conducao": datetime.fromtimestamp(leg.end, self.tz),
             "latitude_inicio_conducao": lat0,
             "longitude_inicio_conducao": lon0,
@@ -524,7 +555,7 @@ class World:
             "localizacao_fim_conducao": address(self.seed, v.city, lat1, lon1),
             "odometro_inicio_conducao": leg.odometer_m // 1000,
             "odometro_fim_conducao": (leg.odometer_m + leg.road_m) // 1000,
-            "duracao_conducao": timedelta(seconds=leg.end - leg.start),
+            "duracao_conducao": timedelta(seconds=leg.end - start),
             "distancia_conducao": round(leg.road_m / 1000, 1),
             "condutor_nome": leg.driver[0],
             "condutor_identificacao": leg.driver[1],

@@ -141,6 +141,19 @@ def assert_adopted(conn: psycopg.Connection) -> None:
         (date(2025, 2, 1),),
     ).fetchone()
     assert route == (2, utc(2025, 2, 1, 11), utc(2025, 2, 1, 11, 2), {"source": "positions"})
+    # The old collector computed no distance: an adopted route has none (nor half the Earth).
+    assert conn.execute(
+        "SELECT distance_km, max_speed FROM e_track.routes WHERE placa = 'ABC1D23' AND rota_date = %s",
+        (date(2025, 2, 1),),
+    ).fetchone() == (None, None)
+    # Adopted fixes count as history fixes (a later complete answer may replace them); adopted
+    # trips belong to the day they started (reported_day unknown).
+    assert conn.execute(
+        "SELECT DISTINCT origin FROM e_track.positions WHERE data_transmissao < '2025-03-01'"
+    ).fetchall() == [("history",)]
+    assert conn.execute(
+        "SELECT count(*) FROM e_track.trips WHERE reported_day IS NOT NULL AND data_inicio_conducao < '2025-03-01'"
+    ).fetchone() == (0,)
     terminal = conn.execute(
         "SELECT descricao, raw, data_gravacao FROM e_track.terminals WHERE placa = 'ABC1D23'"
     ).fetchone()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections import Counter
@@ -162,6 +163,82 @@ def test_trips_envelope_key(server: EtracServer) -> None:
     assert switched["conducoes"] == default["retorno"] != []
 
 
+# ---- corrections: the API revises fixes and trips, the ground truth follows ----------------------
+
+
+def corrections(server: EtracServer, body: Any) -> requests.Response:
+    return requests.post(f"{server.base_url}/_sandbox/etrac/corrections", json=body, timeout=30)
+
+
+def metres(a: dict[str, Any], b: dict[str, Any]) -> float:
+    lat1, lon1, lat2, lon2 = (math.radians(float(x)) for x in (a["latitude"], a["longitude"],
+                                                                b["latitude"], b["longitude"]))  # fmt: skip
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
+
+
+def test_a_correction_round_moves_a_share_of_fixes_and_nothing_else(server: EtracServer) -> None:
+    p = plate(server)
+    before = {i["data_transmissao"]: i for i in day_history(server, p)}
+    server.config.correction_ratio = 0.1
+    assert corrections(server, {}).json() == {"correction_round": 1, "correction_ratio": 0.1}
+    after = {i["data_transmissao"]: i for i in day_history(server, p)}
+
+    assert after.keys() == before.keys()  # same times, same number of fixes
+    moved = [t for t in before if (before[t]["latitude"], before[t]["longitude"])
+             != (after[t]["latitude"], after[t]["longitude"])]  # fmt: skip
+    assert 0.03 * len(before) <= len(moved) <= 0.2 * len(before), (len(moved), len(before))
+    assert all(4.5 <= metres(before[t], after[t]) <= 31 for t in moved)
+    for t in before:  # only the coordinates (and the address derived from them) change
+        keep = {k: v for k, v in before[t].items() if k not in ("latitude", "longitude", "logradouro")}
+        assert {k: after[t][k] for k in keep} == keep
+
+    # The ground truth follows the round: it is what the answer now holds.
+    truth = {row["data_transmissao"]: row for row in server.world.positions(p, DAY)}
+    assert {parse_br(t) for t in after} == set(truth)
+    assert all(
+        (float(after[t]["latitude"]), float(after[t]["longitude"]))
+        == (truth[parse_br(t)]["latitude"], truth[parse_br(t)]["longitude"])
+        for t in after
+    )
+
+    # Round 0 is the data as first sent.
+    assert corrections(server, {"round": 0}).json()["correction_round"] == 0
+    assert {i["data_transmissao"]: i for i in day_history(server, p)} == before
+
+
+def test_a_correction_round_moves_trip_starts_and_the_latest_fix(server: EtracServer) -> None:
+    p = next(p for p in server.world.plates() if server.world.trips(p, DAY))
+    body = {"placa": p, "data": DAY.strftime("%d-%m-%Y")}
+    trips_before = post(server, "/resumoviagens", body).json()["retorno"]
+    latest_before = {i["placa"]: i for i in post(server, "/ultimas-posicoes").json()["retorno"]}
+
+    assert corrections(server, {"round": 3, "ratio": 1}).status_code == 200
+    trips_after = post(server, "/resumoviagens", body).json()["retorno"]
+    latest_after = {i["placa"]: i for i in post(server, "/ultimas-posicoes").json()["retorno"]}
+
+    assert len(trips_after) == len(trips_before)
+    for old, new in zip(trips_before, trips_after, strict=True):
+        early = parse_br(old["data_inicio_conducao"]) - parse_br(new["data_inicio_conducao"])
+        assert timedelta(seconds=5) <= early <= timedelta(seconds=120)
+        assert new["data_fim_conducao"] == old["data_fim_conducao"]
+    truth = server.world.trips(p, DAY)
+    assert [parse_br(t["data_inicio_conducao"]) for t in trips_after] == [
+        t["data_inicio_conducao"] for t in truth
+    ]
+    for vehicle, old in latest_before.items():
+        new = latest_after[vehicle]
+        assert new["data_transmissao"] == old["data_transmissao"] and 4.5 <= metres(old, new) <= 31
+        assert float(new["latitude"]) == server.world.latest(vehicle)["latitude"]
+
+
+@pytest.mark.parametrize("body", [{"round": -1}, {"ratio": 2}, {"round": "x"}, [1]])
+def test_bad_corrections_are_refused(server: EtracServer, body: Any) -> None:
+    r = corrections(server, body)
+    assert r.status_code == 400 and r.json()["error"]
+    assert (server.config.correction_round, server.config.correction_ratio) == (0, 0.02)
+
+
 # ---- empty results, unknown plates, retention --------------------------------------------------------
 
 
@@ -306,6 +383,8 @@ NON_DEFAULT: dict[str, Any] = {
     "rate_limit_per_minute": 100,
     "latency_s": 0.01,
     "latency_jitter_s": 0.01,
+    "correction_round": 2,
+    "correction_ratio": 0.5,
 }
 
 

@@ -1,6 +1,7 @@
 -- e_track data quality, the run's local day: per plate, the warehouse holds exactly the distinct
 -- fixes /ultimasposicoesterminal returned for that day (recorded in e_track.history_counts by
--- the history tasks), and every record the API sent was either loaded or rejected.
+-- the history tasks), and every record the API sent was either loaded or rejected. Fixes only
+-- /ultimas-posicoes reported (origin 'latest') are not part of a history answer and not counted.
 WITH day AS (
     SELECT DATE '{{ run_day() }}' AS dia,
            (DATE '{{ run_day() }}')::timestamp AT TIME ZONE 'America/Sao_Paulo' AS start_at,
@@ -9,6 +10,7 @@ WITH day AS (
     SELECT p.placa, count(*) AS n
       FROM e_track.positions p, day
      WHERE p.data_transmissao >= day.start_at AND p.data_transmissao < day.end_at
+       AND p.origin = 'history'
      GROUP BY p.placa
 )
 SELECT

@@ -46,6 +46,16 @@ COMMENT ON TABLE e_track.positions IS 'e-Track GPS fixes; extra holds only field
 COMMENT ON COLUMN e_track.positions.extra IS
     'fields of the API record the parser does not know; "_invalid" keeps known fields whose value was unreadable';
 CREATE INDEX IF NOT EXISTS e_track_positions_time ON e_track.positions (data_transmissao);
+-- Which endpoint vouches for a fix. A plate-day's complete history answer removes the
+-- 'history' fixes it no longer contains (the API corrected their coordinates, so the key
+-- changed); a fix only /ultimas-posicoes reported stays 'latest' and is kept, and becomes
+-- 'history' once a history answer contains it. Added after the first release, hence ALTER
+-- (existing rows, loaded almost all from the history, count as 'history').
+ALTER TABLE e_track.positions
+    ADD COLUMN IF NOT EXISTS origin text NOT NULL DEFAULT 'history'
+        CONSTRAINT e_track_positions_origin CHECK (origin IN ('history', 'latest'));
+COMMENT ON COLUMN e_track.positions.origin IS
+    'history = returned by /ultimasposicoesterminal for its day; latest = seen only in /ultimas-posicoes';
 
 -- Trip summaries from /resumoviagens; the API has no trip id, so (placa, start) is the key.
 CREATE TABLE IF NOT EXISTS e_track.trips (
@@ -74,6 +84,12 @@ CREATE TABLE IF NOT EXISTS e_track.trips (
 );
 COMMENT ON TABLE e_track.trips IS 'e-Track trip summaries (/resumoviagens), one row per plate and trip start';
 CREATE INDEX IF NOT EXISTS e_track_trips_start ON e_track.trips (data_inicio_conducao);
+-- The local day whose /resumoviagens answer last reported the trip (a trip may start the day
+-- before): a complete answer for a plate-day removes that day's trips it no longer contains.
+-- NULL (rows from before this column, adopted legacy rows) = the local day the trip started.
+ALTER TABLE e_track.trips ADD COLUMN IF NOT EXISTS reported_day date;
+COMMENT ON COLUMN e_track.trips.reported_day IS
+    'local day of the /resumoviagens request that last reported the trip (NULL: the day it started)';
 
 -- A vehicle's day, computed in SQL from positions (plugins/sync_apis/etrac/routes.py).
 CREATE TABLE IF NOT EXISTS e_track.routes (

@@ -30,12 +30,14 @@ WITH fixes AS (
            count(*)::integer AS point_count,
            min(data_transmissao) AS start_ts,
            max(data_transmissao) AS end_ts,
+           -- The first fix of a day has no previous point: its leg is skipped, not computed
+           -- from NULLs (least(1.0, NULL) is 1.0 in PostgreSQL, and asin(1) is half the Earth).
            round(coalesce(sum(
                2 * 6371.0088 * asin(least(1.0, sqrt(
                    power(sin(radians(latitude - prev_lat) / 2), 2)
                    + cos(radians(prev_lat)) * cos(radians(latitude))
                      * power(sin(radians(longitude - prev_lon) / 2), 2))))
-           ), 0)::numeric, 3)::double precision AS distance_km,
+           ) FILTER (WHERE prev_lat IS NOT NULL), 0)::numeric, 3)::double precision AS distance_km,
            max(velocidade) AS max_speed,
            jsonb_agg(jsonb_build_object('t', data_transmissao, 'lat', latitude, 'lon', longitude,
                                         'v', velocidade)

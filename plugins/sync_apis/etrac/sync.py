@@ -4,9 +4,10 @@ Each ``load_*`` function does one task's work given explicit collaborators (a ps
 connection, an EtracHook, RunInfo), so tests can drive it directly or in a subprocess; the
 ``*_task`` functions adapt them to an Airflow context.
 
-Every load is one transaction (``sync_apis.warehouse.open_load``): the API's records are parsed
-and COPYed into staging tables plate by plate, merged once at the end, and the sync_runs rows
-commit with the data. A task killed mid-way leaves nothing behind; its retry starts clean.
+Every load is one transaction (``sync_apis.warehouse.open_load``/``open_loads``): the API's
+records are parsed and COPYed into staging tables plate by plate, merged once at the end, and
+the sync_runs rows commit with the data. A task killed mid-way leaves nothing behind; its retry
+starts clean.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from psycopg import sql
+
 from sync_apis.dag_defaults import run_day
 from sync_apis.etrac import parse
 from sync_apis.etrac.hook import EtracHook
@@ -24,20 +27,25 @@ from sync_apis.etrac.routes import compute_routes
 from sync_apis.http import HttpPolicy
 from sync_apis.localday import day_bounds
 from sync_apis.progress import Progress
-from sync_apis.warehouse import Load, RunInfo, Table, open_load
+from sync_apis.warehouse import Load, RunInfo, Stage, Table, open_load, open_loads
 
 log = logging.getLogger(__name__)
 
 SOURCE = "e_track"
 
 TERMINALS = Table("e_track", "terminals", key=("placa",), columns=parse.TERMINAL_COLUMNS)
+# positions.origin says which endpoint vouches for a fix ('history' or 'latest'), and
+# trips.reported_day which day's /resumoviagens answer reported a trip: they scope what a
+# complete answer for a plate-day may remove (see load_history).
 POSITIONS = Table(
     "e_track",
     "positions",
     key=("placa", "data_transmissao", "latitude", "longitude"),
-    columns=parse.POSITION_COLUMNS,
+    columns=(*parse.POSITION_COLUMNS, "origin"),
 )
-TRIPS = Table("e_track", "trips", key=("placa", "data_inicio_conducao"), columns=parse.TRIP_COLUMNS)
+TRIPS = Table(
+    "e_track", "trips", key=("placa", "data_inicio_conducao"), columns=(*parse.TRIP_COLUMNS, "reported_day")
+)
 
 DEFAULT_CHUNK_SIZE = 10
 DEFAULT_REQUESTS_PER_MINUTE = 120  # the old collector slept 0.5 s between history calls
@@ -138,12 +146,15 @@ def load_latest(conn: Any, hook: EtracHook, run: RunInfo) -> str:
                 continue
             if isinstance(record, dict) and not parse.is_empty(record.get("data_transmissao")):
                 try:
-                    position_rows.append(parse.position_row(record))
+                    position_rows.append((*parse.position_row(record), "latest"))
                 except parse.Rejected as exc:
                     load.reject(f"position: {exc.reason}", record)
         # One lock order for every writer (concurrent backfill runs upsert the same vehicles).
         terminals.copy(sorted(terminal_rows, key=lambda r: r[0]))
         positions.copy(sorted(position_rows, key=lambda r: (r[0], r[1], r[2], r[3])))
+        # A run that fetched earlier but merges later (concurrent backfill runs) must not put a
+        # vehicle's last fix back in time: only answers at least as new as the stored fix count.
+        stale = terminals.drop_stale("data_transmissao")
         t = terminals.merge()
         # The day's history is the authority for a fix (it may omit fields the snapshot has, in
         # the API's strict-doc mode): if the snapshot overwrote it, every run would flip those
@@ -155,6 +166,7 @@ def load_latest(conn: Any, hook: EtracHook, run: RunInfo) -> str:
         vehicles=len(terminal_rows),
         terminals_inserted=t.inserted,
         terminals_updated=t.updated,
+        terminals_skipped_older=stale,
         positions_inserted=p.inserted,
         positions_updated=p.updated,
         rejected=summary.rows_rejected,
@@ -231,11 +243,15 @@ def load_history(
     """E3 + E4 for each plate of one chunk and one local day, all in one transaction.
 
     Rows are COPYed plate by plate (only one plate's response is in memory at a time) and
-    merged once at the end; sync_runs gets one row per stream (positions, trips).
+    merged once at the end; sync_runs gets one row per stream (positions, trips), a ``failed``
+    one for both when the chunk fails. Every answer of the chunk arrived whole before anything
+    is written, so each plate-day's answer is complete: its positions and trips that the answer
+    no longer contains (the API corrected them) are removed in the same transaction.
     """
     start, end = day_bounds(day)
     pos_calls, trip_calls = _Calls(), _Calls()
     counts: list[_PlateCounts] = []
+    answered: list[str] = []  # plates whose answer holds fixes of the day
     progress = Progress(
         log,
         f"e_track history {day.isoformat()}",
@@ -243,8 +259,7 @@ def load_history(
         unit="plates",
         stats=lambda: (hook.client.stats.retries, hook.client.stats.waited_s),
     )
-    with open_load(conn, positions_run) as pos_load:
-        trips_load = Load(conn, trips_run)  # same connection and transaction: its own sync_runs row
+    with open_loads(conn, positions_run, trips_run) as (pos_load, trips_load):
         positions = pos_load.stage(POSITIONS)
         trips = trips_load.stage(TRIPS)
         for plate in plates:
@@ -259,18 +274,21 @@ def load_history(
             before = _stats(hook)
             trip_records = hook.trips(plate, day)
             trip_calls.add(before, _stats(hook))
-            trip_rows = _trip_rows(trip_records, plate, trips_load, tally)
+            trip_rows = _trip_rows(trip_records, plate, trips_load, tally, day)
             trips.copy(trip_rows)
 
             pos_calls.received += tally.positions_received
             trip_calls.received += tally.trips_received
             tally.positions_distinct = len(tally.keys)
+            if tally.keys:
+                answered.append(plate)
             tally.keys = set()
             counts.append(tally)
             progress.step(1, rows=len(rows) + len(trip_rows))
 
         p = positions.merge()
         t = trips.merge()
+        removed_positions, removed_trips = _remove_corrected(positions, trips, answered, day)
         _save_counts(conn, day, counts)
         pos_summary = pos_calls.finish(pos_load)
         trip_summary = trip_calls.finish(trips_load)
@@ -278,14 +296,44 @@ def load_history(
         positions_received=pos_calls.received,
         positions_inserted=p.inserted,
         positions_updated=p.updated,
+        positions_deleted=removed_positions,
         positions_rejected=pos_summary.rows_rejected,
         trips_received=trip_calls.received,
         trips_inserted=t.inserted,
         trips_updated=t.updated,
+        trips_deleted=removed_trips,
         trips_rejected=trip_summary.rows_rejected,
         requests=pos_calls.requests + trip_calls.requests,
         retries=pos_calls.retries + trip_calls.retries,
     )
+
+
+def _remove_corrected(positions: Stage, trips: Stage, plates: list[str], day: date) -> tuple[int, int]:
+    """Remove the plate-days' rows their complete answers no longer contain; returns (positions, trips).
+
+    Only plates whose answer held fixes of the day: an answer without any (the API's retention
+    ran out, or nothing in it was readable) says nothing about what the day had, and removes
+    nothing. Positions: only fixes a history answer once vouched for (``origin = 'history'``),
+    so a fix only /ultimas-posicoes reported stays. Trips: those this day's request reported
+    last (``reported_day``), or, when unknown, that started on the day.
+    """
+    if not plates:
+        return 0, 0
+    start, end = (sql.Literal(b) for b in day_bounds(day))
+    in_plates = sql.SQL("t.placa = ANY({})").format(sql.Literal(plates))
+    removed_positions = positions.delete_missing(
+        sql.SQL(
+            "{in_plates} AND t.origin = 'history' "
+            "AND t.data_transmissao >= {start} AND t.data_transmissao < {end}"
+        ).format(in_plates=in_plates, start=start, end=end)
+    )
+    removed_trips = trips.delete_missing(
+        sql.SQL(
+            "{in_plates} AND (t.reported_day = {day} OR (t.reported_day IS NULL "
+            "AND t.data_inicio_conducao >= {start} AND t.data_inicio_conducao < {end}))"
+        ).format(in_plates=in_plates, day=sql.Literal(day), start=start, end=end)
+    )
+    return removed_positions, removed_trips
 
 
 def _position_rows(
@@ -302,16 +350,18 @@ def _position_rows(
             continue
         if start <= row[1] < end:
             tally.keys.add(row[:4])
-        rows.append(row)
+        rows.append((*row, "history"))
     return rows
 
 
-def _trip_rows(records: list[Any], plate: str, load: Load, tally: _PlateCounts) -> list[tuple[Any, ...]]:
+def _trip_rows(
+    records: list[Any], plate: str, load: Load, tally: _PlateCounts, day: date
+) -> list[tuple[Any, ...]]:
     rows = []
     for record in records:
         tally.trips_received += 1
         try:
-            rows.append(parse.trip_row(record, plate=plate))
+            rows.append((*parse.trip_row(record, plate=plate), day))
         except parse.Rejected as exc:
             tally.trips_rejected += 1
             load.reject(f"{exc.reason} (placa {plate})", _reject_raw(record, plate))

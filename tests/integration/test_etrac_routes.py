@@ -1,0 +1,160 @@
+"""e_track.routes against the sandbox's ground truth and a haversine computed here, in Python.
+
+Covers a working day, a parked day (every fix at one spot: ~0 km) and a single-fix day (0 km):
+distance_km, max_speed, point_count and the first/last fix of every route.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.conftest import SANDBOX_NOW, small_etrac_config
+from tests.integration.test_etrac_corrections import Loader, loader  # noqa: F401
+from tests.integration.test_etrac_daily import apply_schema, day_bounds
+
+WORKING_DAYS = [date(2025, 3, 7), date(2025, 3, 8), date(2025, 3, 9), date(2025, 3, 10)]  # Fri..Mon
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def haversine_km(points: list[tuple[float, float]]) -> float:
+    """Sum of great-circle legs between consecutive points (mean Earth radius 6371.0088 km)."""
+    total = 0.0
+    for (lat1, lon1), (lat2, lon2) in itertools.pairwise(points):
+        p1, p2 = math.radians(lat1), math.radians(lat2)
+        h = (
+            math.sin((p2 - p1) / 2) ** 2
+            + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+        )
+        total += 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(h)))
+    return total
+
+
+def route_of(conn: psycopg.Connection, plate: str, day: date) -> dict[str, Any] | None:
+    cur = conn.execute(
+        "SELECT point_count, start_ts, end_ts, distance_km, max_speed FROM e_track.routes "
+        "WHERE placa = %s AND rota_date = %s",
+        (plate, day),
+    )
+    row = cur.fetchone()
+    return None if row is None else dict(zip([c.name for c in cur.description], row, strict=True))
+
+
+def loaded_fixes(conn: psycopg.Connection, plate: str, day: date) -> list[tuple[Any, ...]]:
+    start, end = day_bounds(day)
+    return conn.execute(
+        "SELECT data_transmissao, latitude, longitude, velocidade FROM e_track.positions "
+        "WHERE placa = %s AND data_transmissao >= %s AND data_transmissao < %s "
+        "ORDER BY data_transmissao, latitude, longitude",
+        (plate, start, end),
+    ).fetchall()
+
+
+def expected_route(world: Any, plate: str, day: date) -> dict[str, Any] | None:
+    """What the route must say, from the sandbox's ground truth alone."""
+    truth = sorted(world.positions(plate, day), key=lambda p: (p["data_transmissao"], p["latitude"]))
+    if not truth:
+        return None
+    return {
+        "point_count": len(truth),
+        "start_ts": truth[0]["data_transmissao"],
+        "end_ts": truth[-1]["data_transmissao"],
+        "distance_km": haversine_km([(p["latitude"], p["longitude"]) for p in truth]),
+        "max_speed": max(p["velocidade"] for p in truth),
+    }
+
+
+def assert_route(conn: psycopg.Connection, world: Any, plate: str, day: date) -> dict[str, Any] | None:
+    route, expected = route_of(conn, plate, day), expected_route(world, plate, day)
+    if expected is None:
+        assert route is None, (plate, day)
+        return None
+    assert route is not None, (plate, day)
+    assert {k: route[k] for k in ("point_count", "start_ts", "end_ts", "max_speed")} == {
+        k: expected[k] for k in ("point_count", "start_ts", "end_ts", "max_speed")
+    }, (plate, day)
+    assert route["distance_km"] == pytest.approx(expected["distance_km"], abs=0.0015), (plate, day)
+    # ... and the same from the rows the warehouse holds (not only from the sandbox's view).
+    fixes = loaded_fixes(conn, plate, day)
+    assert route["distance_km"] == pytest.approx(haversine_km([(f[1], f[2]) for f in fixes]), abs=0.0015)
+    assert (route["point_count"], route["start_ts"], route["end_ts"]) == (
+        len(fixes),
+        fixes[0][0],
+        fixes[-1][0],
+    )
+    return route
+
+
+def test_routes_equal_a_haversine_over_the_positions(
+    loader: Loader,  # noqa: F811 - the fixture imported above
+    etrac_sandbox: Any,
+) -> None:
+    world = etrac_sandbox.world
+    for day in WORKING_DAYS:
+        loader.day(day)
+
+    parked = [
+        (p, d) for d in WORKING_DAYS for p in world.plates() if d.weekday() not in world.vehicle(p).work_days
+    ]
+    driven = [
+        (p, d) for d in WORKING_DAYS for p in world.plates() if d.weekday() in world.vehicle(p).work_days
+    ]
+    assert parked and driven, "the sandbox world lacks a parked or a working day in these dates"
+    with psycopg.connect(loader.url) as conn:
+        for plate, day in parked:
+            route = assert_route(conn, world, plate, day)
+            assert route is not None and route["point_count"] > 1
+            assert route["distance_km"] < 0.5 and route["max_speed"] == 0  # GPS noise of a parked truck
+        for plate, day in driven:
+            route = assert_route(conn, world, plate, day)
+            assert route is not None
+            # Straight legs between fixes never add up to more than the road the trips report.
+            road = sum(t["distancia_conducao"] for t in world.trips(plate, day))
+            assert 1.0 < route["distance_km"] < road, (plate, day, route, road)
+
+
+@pytest.fixture
+def one_fix_sandbox() -> Iterator[Any]:
+    """The sandbox's clock just after a vehicle's first fix of a day: that day has one fix."""
+    from sandbox.core import Clock
+    from sandbox.etrac import EtracConfig, make_server
+
+    server = make_server(small_etrac_config(EtracConfig), clock=Clock(SANDBOX_NOW))
+    plate = server.world.plates()[0]
+    day = SANDBOX_NOW.date()
+    first, second = _first_two(server.world, plate, day)
+    server.clock.set(first + (second - first) / 2)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _first_two(world: Any, plate: str, day: date) -> list[datetime]:
+    fixes = iter(world.positions(plate, day, until=SANDBOX_NOW + timedelta(days=1)))
+    return [next(fixes)["data_transmissao"], next(fixes)["data_transmissao"]]
+
+
+def test_a_single_fix_day_is_zero_km(one_fix_sandbox: Any, warehouse_url: Any, connect_airflow: Any) -> None:
+    connect_airflow(warehouse=warehouse_url, etrac=one_fix_sandbox)
+    apply_schema(warehouse_url.url)
+    day_loader = Loader(warehouse_url.url, one_fix_sandbox)
+    world = one_fix_sandbox.world
+    day = SANDBOX_NOW.date()
+    day_loader.latest(day)
+    day_loader.day(day)
+    plate = world.plates()[0]
+    with psycopg.connect(warehouse_url.url) as conn:
+        route = assert_route(conn, world, plate, day)
+        assert route is not None and route["point_count"] == 1
+        assert route["distance_km"] == 0.0 and route["start_ts"] == route["end_ts"]
+        for other in world.plates()[1:]:
+            assert_route(conn, world, other, day)
