@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,12 @@ import pytest
 import requests
 
 from tests.integration.test_etrac_daily import (
-    SP,
     apply_schema,
     assert_matches_ground_truth,
     day_bounds,
     table_hashes,
 )
+from tests.support.checks import render_check
 
 REPO = Path(__file__).resolve().parents[2]
 DAY = date(2025, 3, 11)
@@ -115,16 +115,7 @@ def correct(sandbox: Any, **body: Any) -> None:
 
 
 def reconcile(url: str, day: date) -> tuple[bool, ...]:
-    import jinja2
-
-    from sync_apis.etrac.checks import MACROS
-
-    env = jinja2.Environment(  # noqa: S701 - renders SQL, not HTML
-        loader=jinja2.FileSystemLoader(REPO / "include" / "sql"), undefined=jinja2.StrictUndefined
-    )
-    query = env.get_template("checks/e_track_reconcile_counts.sql").render(
-        {**MACROS, "data_interval_start": datetime(day.year, day.month, day.day, tzinfo=SP)}
-    )
+    query = render_check("checks/e_track_reconcile_counts.sql", day)
     with psycopg.connect(url) as conn:
         return tuple(conn.execute(query).fetchone())
 

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from tests.support.checks import render_check
+
 REPO = Path(__file__).resolve().parents[2]
 SP = ZoneInfo("America/Sao_Paulo")
 DAY = date(2025, 3, 10)
@@ -236,17 +238,10 @@ def test_plates_param_limits_the_load(
 def test_checks_catch_a_warehouse_that_disagrees_with_the_api(
     run_dag: Any, etrac_env: Any, etrac_sandbox: Any, warehouse_url: Any
 ) -> None:
-    import jinja2
-
-    from sync_apis.dag_defaults import MACROS
     from sync_apis.etrac.checks import CHECK_FILES
 
     assert run_dag("etrac_daily", DAY, conf={"requests_per_minute": 0}).state == "success"
-    env = jinja2.Environment(  # noqa: S701 - renders SQL, not HTML
-        loader=jinja2.FileSystemLoader(REPO / "include" / "sql"), undefined=jinja2.StrictUndefined
-    )
-    context = {**MACROS, "data_interval_start": datetime(DAY.year, DAY.month, DAY.day, tzinfo=SP)}
-    rendered = {Path(p).stem: env.get_template(p).render(context) for p in CHECK_FILES}
+    rendered = {Path(p).stem: render_check(p, DAY) for p in CHECK_FILES}
 
     def results(conn: psycopg.Connection) -> dict[str, tuple[Any, ...]]:
         return {name: conn.execute(q).fetchone() for name, q in rendered.items()}
