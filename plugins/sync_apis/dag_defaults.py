@@ -9,7 +9,7 @@ import pendulum
 from jinja2 import pass_context
 
 from sync_apis import LOCAL_TZ_NAME
-from sync_apis.localday import day_bounds, local_date
+from sync_apis.localday import day_bounds, local_date, typed_date
 from sync_apis.timetable import LocalDayTimetable
 
 OWNER = "sync-apis"
@@ -53,23 +53,39 @@ def daily_timetable(dag_id: str) -> LocalDayTimetable:
 def run_day(context: Any) -> date:
     """The local calendar day a run loads.
 
-    Its data interval's start, read in America/Sao_Paulo: the timetable made that interval one
-    local day (for a typed date, the date typed). A run triggered with no logical date (the UI's
-    or the REST API's ``"logical_date": null``) has no data interval at all, and loads the local
-    day it was triggered on — "today so far". ``run_after`` is fixed when the run is created, so
-    a retry the next morning still loads the same day.
+    - A run whose logical date is a typed date (``localday.typed_date``) loads that date. Task
+      code only sees the logical date back from the database, in UTC, so the zone the CLI
+      parsed it in (``[core] default_timezone``) is one of the midnights tried. This covers
+      Airflow 3.3's ``airflow dags trigger -l 2025-03-10``, which keeps the typed date as the
+      logical date but infers the data interval from the moment of the trigger (today).
+    - Otherwise the data interval's start: the timetable made it one local day, from the
+      instant with its own zone (a scheduled or backfill run, ``dags test``, a REST/UI trigger).
+    - A run triggered with no logical date at all (the UI's or the REST API's
+      ``"logical_date": null``) has neither, and loads the local day it was triggered on —
+      "today so far". ``run_after`` is fixed when the run is created, so a retry the next
+      morning still loads the same day.
 
     ``context`` is a task context or a Jinja template context (both answer ``.get``).
     """
-    start = context.get("data_interval_start")
+    logical = context.get("logical_date")
+    if logical is not None:
+        typed = typed_date(logical, also=_airflow_default_zone())
+        if typed is not None:
+            return typed
+    start = context.get("data_interval_start") or logical
     if start is None:
-        start = context.get("logical_date")
+        start = getattr(context.get("dag_run"), "run_after", None)
     if start is None:
-        dag_run = context.get("dag_run")
-        start = getattr(dag_run, "run_after", None)
-    if start is None:
-        raise ValueError("this run has no data interval, logical date or run_after: no day to load")
+        raise ValueError("this run has no logical date, data interval or run_after: no day to load")
     return local_date(start)
+
+
+def _airflow_default_zone() -> tuple[str, ...]:
+    """``[core] default_timezone`` as a zone name, when it names one (not "system")."""
+    from airflow.sdk import conf
+
+    name = str(conf.get("core", "default_timezone", fallback="utc") or "utc")
+    return () if name.lower() == "system" else (name,)
 
 
 # Template macros, so SQL checks and operator fields name the run's day exactly as task code

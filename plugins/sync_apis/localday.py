@@ -7,6 +7,7 @@ days Brazil started daylight saving (until 2019) local midnight did not exist an
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 import pendulum
@@ -35,7 +36,7 @@ def _is_midnight(moment: datetime) -> bool:
     return (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0)
 
 
-def typed_date(instant: datetime, tz: str = LOCAL_TZ_NAME) -> date | None:
+def typed_date(instant: datetime, tz: str = LOCAL_TZ_NAME, *, also: Iterable[str] = ()) -> date | None:
     """The calendar date a person typed, when ``instant`` is the way a typed date reaches Airflow.
 
     A date carries no zone, so Airflow turns it into the midnight of *some* zone before a
@@ -48,14 +49,19 @@ def typed_date(instant: datetime, tz: str = LOCAL_TZ_NAME) -> date | None:
     - the UI's date picker sends the browser's midnight converted to UTC; for our users' browsers
       that is São Paulo's midnight.
 
-    So an instant that is exactly midnight in its own zone, or in the local zone, means that
-    date. Anything else (``now``, a scheduled instant, 21:00 somewhere) is a moment, not a
-    typed date: None. This is what makes a run's day independent of ``default_timezone``.
+    So an instant that is exactly midnight in its own zone, in the local zone, or in one of the
+    ``also`` zones means that date. Anything else (``now``, a scheduled instant, 21:00
+    somewhere) is a moment, not a typed date: None. This is what makes a run's day independent
+    of ``default_timezone``.
     """
     if instant.tzinfo is not None and _is_midnight(instant):
         return instant.date()
-    local = pendulum.instance(instant).in_timezone(tz)
-    return local.date() if _is_midnight(local) else None
+    moment = pendulum.instance(instant)
+    for zone in (tz, *also):
+        local = moment.in_timezone(zone)
+        if _is_midnight(local):
+            return local.date()
+    return None
 
 
 def requested_date(instant: datetime, tz: str = LOCAL_TZ_NAME) -> date:

@@ -108,6 +108,9 @@ def test_typed_dates_mean_those_days_under_any_default_timezone(
 
         # The CLI: `airflow dags test` parses the date in default_timezone.
         stack.cli("dags", "test", "probe_manual", "2025-03-10")
+        # `airflow dags trigger -l`: Airflow infers this run's interval from the moment of the
+        # trigger (today), but keeps the date typed as its logical date — which is what loads.
+        stack.cli("dags", "trigger", "probe_manual", "-l", "2025-03-25", "--run-id", "cli_trigger")
         # The REST API, with the date written in UTC and as a São Paulo browser's UI sends it;
         # and with no logical date at all (the UI's trigger without a date).
         stack.cli("dags", "unpause", "probe_manual")
@@ -123,8 +126,8 @@ def test_typed_dates_mean_those_days_under_any_default_timezone(
             "--from-date", "2025-03-10", "--to-date", "2025-03-12", "--max-active-runs", "3",
         )  # fmt: skip
 
-        # probe_manual: dags test + 3 REST + the scheduler's own; probe_backfill: 3 + its own.
-        stack.wait_for_runs("probe_manual", expected=5)
+        # probe_manual: dags test, CLI trigger, 3 REST, the scheduler's own; probe_backfill: 3 + 1.
+        stack.wait_for_runs("probe_manual", expected=6)
         stack.wait_for_runs("probe_backfill", expected=4)
 
         manual, manual_days = runs(stack, "probe_manual"), days_loaded(stack, "probe_manual")
@@ -139,8 +142,10 @@ def test_typed_dates_mean_those_days_under_any_default_timezone(
         assert seen["sql_start"] == pendulum.datetime(*map(int, seen["task"].split("-")), tz=SP).isoformat()
         return str(seen["task"])
 
-    (cli_run,) = [r for r in manual if r not in (rest_utc, rest_ui, no_date) and manual[r][0] == "manual"]
+    triggered = (rest_utc, rest_ui, no_date, "cli_trigger")
+    (cli_run,) = [r for r in manual if r not in triggered and manual[r][0] == "manual"]
     assert manual[cli_run][1] == loaded(cli_run, manual_days) == "2025-03-10"
+    assert loaded("cli_trigger", manual_days) == "2025-03-25"
     assert manual[rest_utc][1] == loaded(rest_utc, manual_days) == "2025-03-20"
     assert manual[rest_ui][1] == loaded(rest_ui, manual_days) == "2025-03-21"
     # No logical date: no data interval, and the task loads today (São Paulo) so far.

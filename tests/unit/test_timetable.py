@@ -192,6 +192,23 @@ def test_a_run_without_logical_date_loads_the_local_day_it_was_triggered_on() ->
         run_day({})
 
 
+def test_the_logical_date_names_the_day_even_when_airflow_infers_another_interval() -> None:
+    from sync_apis.dag_defaults import run_day
+
+    # `airflow dags trigger -l 2025-03-10` under default_timezone=UTC: the typed date stays the
+    # logical date, but Airflow 3.3 infers the data interval from the moment of the trigger.
+    context = {
+        "logical_date": typed("2025-03-10", "UTC"),
+        "data_interval_start": sp(2026, 12, 2),
+        "dag_run": _DagRun(pendulum.datetime(2026, 12, 2, 15, tz="UTC")),
+    }
+    assert run_day(context) == date(2025, 3, 10)
+    # A scheduled or backfill run: the logical date is the interval's start, the same day.
+    assert run_day({"logical_date": sp(2025, 3, 10), "data_interval_start": sp(2025, 3, 10)}) == date(
+        2025, 3, 10
+    )
+
+
 def test_day_macros_render_without_a_data_interval() -> None:
     import jinja2
 
