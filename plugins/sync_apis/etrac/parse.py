@@ -18,6 +18,8 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sync_apis.http import json_kind
+
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
 
@@ -452,20 +454,35 @@ def error_message(payload: Any) -> str | None:
     return None
 
 
-def records_of(payload: Any, *keys: str) -> list[Any]:
-    """The record list of an envelope: the first of ``keys`` holding a list, else any
-    top-level list (E4 is documented as ``retorno`` but one client reads ``conducoes``)."""
-    if isinstance(payload, list):
-        return payload
+def envelope_problem(payload: Any, keys: tuple[str, ...]) -> str | None:
+    """What keeps ``payload`` from being an envelope with its records under one of ``keys``.
+
+    Only the documented envelopes are answers (etrac-api.md §2, §6): E1 ``retorno``, E3
+    ``terminal`` + ``posicoes``, E4 ``retorno`` (or ``conducoes``, S3), empty as ``[]``. A bare
+    list, ``null`` for the list, or an object without it is not "no data": it is some other
+    answer (a proxy's, a changed API), and loading it as an empty day would lose the day.
+    """
     if not isinstance(payload, Mapping):
-        raise ValueError(f"unexpected response body: {type(payload).__name__}")
+        return f"a JSON {json_kind(payload)} instead of an object"
+    for key in keys:
+        if isinstance(payload.get(key), list):
+            terminal = payload.get("terminal")
+            if terminal is not None and not isinstance(terminal, Mapping):
+                return f"'terminal' is {json_kind(terminal)}"
+            return None
+    present = [k for k in keys if k in payload]
+    if present:
+        return f"{present[0]!r} is {json_kind(payload[present[0]])}"
+    return f"an object without {' or '.join(map(repr, keys))} (keys: {sorted(map(str, payload))[:8]})"
+
+
+def records_of(payload: Any, *keys: str) -> list[Any]:
+    """The record list of a documented envelope (see ``envelope_problem``); ValueError otherwise."""
+    problem = envelope_problem(payload, keys)
+    if problem is not None:
+        raise ValueError(f"unexpected response body: {problem}")
     for key in keys:
         value = payload.get(key)
         if isinstance(value, list):
             return value
-    for value in payload.values():
-        if isinstance(value, list):
-            return value
-    if any(key in payload for key in keys):
-        return []  # e.g. "posicoes": null
-    raise ValueError(f"no record list in response (keys: {sorted(payload)[:10]})")
+    raise AssertionError("unreachable: envelope_problem found the list")

@@ -281,11 +281,21 @@ def test_trip_without_start_is_rejected() -> None:
 def test_envelopes() -> None:
     assert parse.records_of({"retorno": [1], "code_header": "200"}, "retorno") == [1]
     assert parse.records_of({"conducoes": [2]}, "retorno", "conducoes") == [2]
-    assert parse.records_of({"lista": [3]}, "retorno") == [3]
-    assert parse.records_of({"posicoes": None, "terminal": {}}, "posicoes") == []
-    assert parse.records_of([4], "retorno") == [4]
-    with pytest.raises(ValueError):
-        parse.records_of({"code_header": "200"}, "retorno")
+    assert parse.records_of({"terminal": {"placa": "X"}, "posicoes": []}, "posicoes") == []
+    # Undocumented shapes are not "no data" (they used to be accepted: a bare list, any list
+    # under another key, a null list): each names what it is.
+    for payload, problem in (
+        ({"lista": [3]}, "an object without 'retorno'"),
+        ({"posicoes": None, "terminal": {}}, "'posicoes' is null"),
+        ([4], "a JSON list instead of an object"),
+        (None, "a JSON null instead of an object"),
+        ({"code_header": "200"}, "an object without 'retorno'"),
+        ({"retorno": {"placa": "X"}}, "'retorno' is object"),
+        ({"terminal": [], "posicoes": []}, "'terminal' is list"),
+    ):
+        keys = ("posicoes",) if "posicoes" in str(payload) else ("retorno",)
+        with pytest.raises(ValueError, match=problem):
+            parse.records_of(payload, *keys)
     assert (
         parse.error_message({"erro": "Terminal não encontrado", "code_header": "400"})
         == "Terminal não encontrado"
