@@ -232,7 +232,11 @@ class _Fields:
     invalid: dict[str, Any]
 
     def text(self, name: str) -> str | None:
-        return clean_text(self.record.get(name))
+        raw = self.record.get(name)
+        if isinstance(raw, Mapping | list):  # an object where text belongs: not "{'a': 1}"
+            self.invalid[name] = raw
+            return None
+        return clean_text(raw)
 
     def number(self, name: str, *, dot_groups_thousands: bool = False) -> float | None:
         raw = self.record.get(name)
@@ -291,6 +295,8 @@ def _coordinate(fields: _Fields, name: str, limit: float) -> float:
     if is_empty(raw):
         raise Rejected(f"missing {name}")
     try:
+        if isinstance(raw, bool):
+            raise ValueError("a boolean is no coordinate")
         value = parse_number(raw)
     except ValueError:
         raise Rejected(f"unreadable {name}: {raw!r}") from None
