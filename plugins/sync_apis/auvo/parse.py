@@ -235,7 +235,9 @@ def convert(column: Column, record: Mapping[str, Any]) -> Any:
 
 def is_no_date(value: Any) -> bool:
     """Absent, ``""`` or Auvo's ``0001-01-01T00:00:00``: "not set", not an error."""
-    return value is None or (isinstance(value, str) and (not value.strip() or value.strip().startswith("0001-01-01")))
+    if value is None:
+        return True
+    return isinstance(value, str) and (not value.strip() or value.strip().startswith("0001-01-01"))
 
 
 def stamp_problem(stream: Stream, record: Mapping[str, Any]) -> str | None:

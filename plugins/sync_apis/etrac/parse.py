@@ -4,9 +4,20 @@ The API's value formats are largely undocumented (see docs/etrac-api.md §3), so
 here is tolerant: dates as ``DD/MM/YYYY HH:MM:SS``, ``YYYY-MM-DD HH:MM:SS``, ISO with ``T``
 or ``DD-MM-YYYY``; offset-less times are America/Sao_Paulo local time; numbers may carry units
 (``"42 km/h"``, ``"12,6 V"``) and Brazilian separators (``"1.234,5"``, ``"123.456 km"``); plates
-come with or without a hyphen. A record that cannot be placed in its table raises
-:class:`Rejected` with a reason; a known field whose value cannot be read becomes NULL and the
-original value is kept under ``extra["_invalid"]`` so nothing the API sent is lost.
+come with or without a hyphen.
+
+What a bad value costs, per table (a value "cannot be read": an impossible date such as
+``31/02/2025`` or ``2025-13-45T99:00:00``, ``"abc"`` as a number, an object or list where a
+scalar belongs, a coordinate beyond ±90/±180):
+
+- positions: ``placa``, ``data_transmissao``, ``latitude``, ``longitude`` are the row's key and
+  its day: the record raises :class:`Rejected` with a reason (sync_meta.rejected_records). Any
+  other known field becomes NULL, its original under ``extra["_invalid"]``; unknown fields go
+  to ``extra`` as sent.
+- trips: ``placa`` and ``data_inicio_conducao`` (the key and the day) reject; any other field
+  becomes NULL (coordinates out of range too); ``raw`` keeps the record as sent.
+- terminals: only ``placa`` rejects (a vehicle that never transmitted is still a vehicle); the
+  rest becomes NULL, ``raw`` keeps the record as sent.
 """
 
 from __future__ import annotations
