@@ -19,6 +19,7 @@ runs the whole ``etrac_daily`` with ``dag.test()`` to show the watermark and the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -41,24 +42,38 @@ DAY = date(2025, 3, 10)
 ATTEMPTS = 3
 POLICY = HttpPolicy(backoff_base=0.01, backoff_max=0.05, max_attempts=ATTEMPTS)
 
-# (fault kind, extra Fault fields, a piece of the Content-Type named, what the message says was wrong)
+
+@dataclass(frozen=True)
+class Spoil:
+    """A body fault and how the failure must describe it."""
+
+    kind: str
+    spec: dict[str, Any]  # extra Fault fields
+    content_type: str  # a piece of the Content-Type the message names
+    problem: str  # what the message says was wrong
+
+    def arm(self, server: Any, path: str, **fields: Any) -> None:
+        server.faults.arm(self.kind, times=None, path=path, **self.spec, **fields)
+
+
 ANSWER_FAULTS = [
-    pytest.param("html_200", {}, "text/html", "an HTML page, not JSON", id="html_200"),
-    pytest.param("empty_200", {}, "application/json", "an empty body", id="empty_200"),
-    pytest.param("cut_200", {}, "application/json", "not valid JSON", id="cut_200"),
+    pytest.param(Spoil("html_200", {}, "text/html", "an HTML page, not JSON"), id="html_200"),
+    pytest.param(Spoil("empty_200", {}, "application/json", "an empty body"), id="empty_200"),
+    pytest.param(Spoil("cut_200", {}, "application/json", "not valid JSON"), id="cut_200"),
     pytest.param(
-        "wrong_shape", {"shape": "list_body"}, "application/json", "a JSON list instead", id="list_body"
+        Spoil("wrong_shape", {"shape": "list_body"}, "application/json", "a JSON list instead"),
+        id="list_body",
     ),
     pytest.param(
-        "wrong_shape", {"shape": "bare_list"}, "application/json", "a JSON list instead", id="bare_list"
+        Spoil("wrong_shape", {"shape": "bare_list"}, "application/json", "a JSON list instead"),
+        id="bare_list",
     ),
 ]
 
 
-def assert_names_everything(
-    err: ApiError, connection: str, endpoint: str, content_type: str, problem: str
-) -> None:
+def assert_names_everything(err: ApiError, connection: str, endpoint: str, spoil: Spoil) -> None:
     """The failure says which connection, endpoint, status, content type and expectation."""
+    content_type, problem = spoil.content_type, spoil.problem
     assert isinstance(err, UnexpectedAnswerError), repr(err)
     text = str(err)
     assert f"connection {connection!r}" in text, text
@@ -117,22 +132,21 @@ def auvo_tasks_on_day(conn: psycopg.Connection) -> dict[int, Any]:
     return dict(rows)
 
 
-@pytest.mark.parametrize(("kind", "spec", "content_type", "problem"), ANSWER_FAULTS)
+@pytest.mark.parametrize("spoil", ANSWER_FAULTS)
 def test_auvo_unreadable_answer_mid_listing_fails_the_day_and_commits_nothing(
     auvo_hook: Any,
     auvo_sandbox: Any,
     wh: psycopg.Connection,
-    kind: str,
-    spec: dict,
-    content_type: str,
-    problem: str,
+    spoil: Spoil,
 ) -> None:
     # The day's listing is read (and staged) first; every later answer on /tasks is spoiled.
-    auvo_sandbox.faults.arm(kind, times=None, skip=1, path="/v2/tasks", **spec)
+    spoil.arm(auvo_sandbox, "/v2/tasks", skip=1)
     with pytest.raises(ApiError) as caught:
         auvo_load(wh, auvo_hook(), "tasks", "r1")
-    assert_names_everything(caught.value, "auvo_api", "/tasks/", content_type, problem)
-    assert len([e for e in auvo_sandbox.requests_to("/v2/tasks") if e.fault == kind]) == ATTEMPTS  # retried
+    assert_names_everything(caught.value, "auvo_api", "/tasks/", spoil)
+    assert (
+        len([e for e in auvo_sandbox.requests_to("/v2/tasks") if e.fault == spoil.kind]) == ATTEMPTS
+    )  # retried
 
     assert q(wh, "SELECT count(*) FROM auvo.tasks") == [(0,)]  # the staged first page did not commit
     assert q(wh, "SELECT count(*) FROM sync_meta.watermarks") == [(0,)]
@@ -157,12 +171,11 @@ def test_auvo_null_record_list_is_not_an_empty_account_and_keeps_the_watermark(
     auvo_sandbox.clock.advance(timedelta(hours=1))
     auvo_sandbox.world.update_customer(changed, description="Renamed while the API misbehaved")
 
-    auvo_sandbox.faults.arm("wrong_shape", shape="null_list", times=None, path="/v2/customers")
+    spoil = Spoil("wrong_shape", {"shape": "null_list"}, "application/json", "'result.entityList' is null")
+    spoil.arm(auvo_sandbox, "/v2/customers")
     with pytest.raises(ApiError) as caught:
         auvo_load(wh, auvo_hook(), "customers", "r2")
-    assert_names_everything(
-        caught.value, "auvo_api", "/customers/", "application/json", "'result.entityList' is null"
-    )
+    assert_names_everything(caught.value, "auvo_api", "/customers/", spoil)
     assert (
         q(wh, "SELECT value FROM sync_meta.watermarks WHERE source = 'auvo' AND stream = 'customers'")
         == watermark
@@ -183,10 +196,11 @@ def test_auvo_null_record_list_is_not_an_empty_account_and_keeps_the_watermark(
 def test_auvo_a_login_answer_that_is_a_proxy_page_is_retried_then_named(
     auvo_hook: Any, auvo_sandbox: Any, wh: psycopg.Connection
 ) -> None:
-    auvo_sandbox.faults.arm("html_200", times=None, path="/v2/login")
+    spoil = Spoil("html_200", {}, "text/html", "an HTML page")
+    spoil.arm(auvo_sandbox, "/v2/login")
     with pytest.raises(ApiError) as caught:
         auvo_load(wh, auvo_hook(), "teams", "r1")
-    assert_names_everything(caught.value, "auvo_api", "/login/", "text/html", "an HTML page")
+    assert_names_everything(caught.value, "auvo_api", "/login/", spoil)
     assert "sandbox-api-token" not in str(caught.value)
 
 
@@ -300,25 +314,22 @@ def assert_nothing_of_the_day(conn: psycopg.Connection) -> None:
 
 ETRAC_FAULTS = [
     *ANSWER_FAULTS,
-    pytest.param("wrong_shape", {"shape": "null_list"}, "application/json", "is null", id="null_list"),
+    pytest.param(Spoil("wrong_shape", {"shape": "null_list"}, "application/json", "is null"), id="null_list"),
 ]
 
 
-@pytest.mark.parametrize(("kind", "spec", "content_type", "problem"), ETRAC_FAULTS)
+@pytest.mark.parametrize("spoil", ETRAC_FAULTS)
 def test_etrac_latest_unreadable_answer_fails_and_commits_nothing(
     etrac_hook: Any,
     etrac_sandbox: Any,
     wh: psycopg.Connection,
-    kind: str,
-    spec: dict,
-    content_type: str,
-    problem: str,
+    spoil: Spoil,
 ) -> None:
-    etrac_sandbox.faults.arm(kind, times=None, path="ultimas-posicoes", **spec)
+    spoil.arm(etrac_sandbox, "ultimas-posicoes")
     run = RunInfo("e_track", "latest", DAY, "r1", "etrac_daily", "latest")
     with pytest.raises(ApiError) as caught:
         etrac_sync.load_latest(wh, etrac_hook(), run)
-    assert_names_everything(caught.value, "etrac_api", "/ultimas-posicoes", content_type, problem)
+    assert_names_everything(caught.value, "etrac_api", "/ultimas-posicoes", spoil)
     assert_nothing_of_the_day(wh)
     assert [r[1:3] for r in runs(wh, "e_track")] == [("latest", "failed")]
 
@@ -333,25 +344,22 @@ def test_etrac_latest_unreadable_answer_fails_and_commits_nothing(
     ("path", "endpoint"),
     [("ultimasposicoesterminal", "/ultimasposicoesterminal"), ("resumoviagens", "/resumoviagens")],
 )
-@pytest.mark.parametrize(("kind", "spec", "content_type", "problem"), ETRAC_FAULTS)
+@pytest.mark.parametrize("spoil", ETRAC_FAULTS)
 def test_etrac_history_unreadable_answer_for_a_later_plate_rolls_back_the_chunk(
     etrac_hook: Any,
     etrac_sandbox: Any,
     wh: psycopg.Connection,
     path: str,
     endpoint: str,
-    kind: str,
-    spec: dict,
-    content_type: str,
-    problem: str,
+    spoil: Spoil,
 ) -> None:
     plates = etrac_sandbox.world.plates()[:3]
     # The first plate's answer is good (and staged); the second plate's is spoiled on every try.
-    etrac_sandbox.faults.arm(kind, times=None, skip=1, path=path, **spec)
+    spoil.arm(etrac_sandbox, path, skip=1)
     with pytest.raises(ApiError) as caught:
         history(wh, etrac_hook(), plates, "r1")
-    assert_names_everything(caught.value, "etrac_api", endpoint, content_type, problem)
-    assert len([e for e in etrac_sandbox.requests_to(path) if e.fault == kind]) == ATTEMPTS
+    assert_names_everything(caught.value, "etrac_api", endpoint, spoil)
+    assert len([e for e in etrac_sandbox.requests_to(path) if e.fault == spoil.kind]) == ATTEMPTS
     assert_nothing_of_the_day(wh)
     statuses = {(r[1], r[2]) for r in runs(wh, "e_track")}
     assert ("positions", "failed") in statuses and all(status == "failed" for _, status in statuses)
