@@ -115,9 +115,26 @@ class Clock:
 
 # --------------------------------------------------------------------------- faults
 
-# Generic fault kinds the core applies before the app sees the request. Servers may define
-# their own kinds (e.g. Auvo "expire_token", "duplicate_page") and consume them with take().
-GENERIC_FAULTS = ("status", "slow", "reset", "truncate", "rate_limit")
+# Generic fault kinds the core applies around the app. Servers may define their own kinds
+# (e.g. Auvo "expire_token", "duplicate_page") and consume them with take().
+# The body faults replace or reshape the app's answer as a misbehaving proxy or API would:
+#   html_200     a 200 with a proxy's HTML error page
+#   empty_200    a 200 with an empty body (Content-Type still JSON)
+#   cut_200      a 200 whose body is cut in half but complete on the wire (Content-Length fits)
+#   wrong_shape  the JSON reshaped (``shape``): "bare_list" = the record list alone where the
+#                envelope belongs, "null_list" = the record list replaced by null,
+#                "list_body" = the whole envelope wrapped in a list
+#   bad_values   ``values`` (field -> value) written into every ``every``-th record of the list;
+#                the records as sent are appended to ``corrupted`` (the test's ground truth)
+# The record list is the first JSON array found walking the envelope's objects (Auvo
+# ``result.entityList``, e-Track ``retorno``/``posicoes``).
+BODY_FAULTS = ("html_200", "empty_200", "cut_200", "wrong_shape", "bad_values")
+GENERIC_FAULTS = ("status", "slow", "reset", "truncate", "rate_limit", *BODY_FAULTS)
+WRONG_SHAPES = ("bare_list", "null_list", "list_body")
+PROXY_ERROR_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>"
+    b"<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n"
+)
 
 
 @dataclass
@@ -131,6 +148,10 @@ class Fault:
     status:    for "status" (e.g. 502, 503) and "rate_limit" (server default when 0).
     delay:     seconds, for "slow".
     probability: chance per matching request (deterministic RNG of the plan).
+    shape:     for "wrong_shape", one of WRONG_SHAPES.
+    values:    for "bad_values", field -> the value written into the chosen records.
+    every:     for "bad_values", every n-th record of each answer (the first is always hit).
+    corrupted: for "bad_values", the records as sent after corruption.
     """
 
     kind: str
@@ -141,6 +162,16 @@ class Fault:
     delay: float = 0.0
     probability: float = 1.0
     hits: int = 0
+    shape: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    every: int = 1
+    corrupted: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.kind == "wrong_shape" and self.shape not in WRONG_SHAPES:
+            raise ValueError(f"wrong_shape needs shape in {WRONG_SHAPES}, got {self.shape!r}")
+        if self.kind == "bad_values" and (not self.values or self.every < 1):
+            raise ValueError("bad_values needs a non-empty 'values' and every >= 1")
 
     def matches(self, path_lower: str) -> bool:
         return self.path is None or self.path.lower() in path_lower
@@ -394,6 +425,8 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             if fault is not None and fault.kind == "truncate":
                 self._send_truncated(resp, req)
                 return
+            if fault is not None and fault.kind in BODY_FAULTS:
+                resp = spoil_body(resp, fault)
             self._send(resp, req, fault.kind if fault else None)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle  # noqa: N815
@@ -438,6 +471,52 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             self.close_connection = True
 
     return Handler
+
+
+def spoil_body(resp: Response, fault: Fault) -> Response:
+    """The app's answer as a body fault turns it (see BODY_FAULTS); unchanged when not applicable."""
+    json_type = {"Content-Type": "application/json; charset=utf-8"}
+    if fault.kind == "html_200":
+        return Response(200, PROXY_ERROR_PAGE, {"Content-Type": "text/html; charset=utf-8"})
+    if fault.kind == "empty_200":
+        return Response(200, b"", json_type)
+    body = resp.body if isinstance(resp.body, bytes | bytearray) else b"".join(resp.body)
+    if fault.kind == "cut_200":
+        return Response(200, bytes(body[: max(1, len(body) // 2)]), json_type)
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return Response(resp.status, bytes(body), resp.headers)
+    holder, key = _record_list(payload)
+    if holder is None:
+        return Response(resp.status, bytes(body), resp.headers)
+    records = holder[key]
+    if fault.kind == "bad_values":
+        for index, record in enumerate(records):
+            if index % fault.every == 0 and isinstance(record, dict):
+                record.update(fault.values)
+                fault.corrupted.append(json.loads(json.dumps(record)))
+    elif fault.shape == "bare_list":
+        payload = records
+    elif fault.shape == "null_list":
+        holder[key] = None
+    else:  # list_body
+        payload = [payload]
+    return Response.json(payload, status=resp.status)
+
+
+def _record_list(payload: Any) -> tuple[dict[str, Any] | None, str]:
+    """(the object holding the first JSON array found walking objects depth-first, its key)."""
+    if not isinstance(payload, dict):
+        return None, ""
+    for key, value in payload.items():
+        if isinstance(value, list):
+            return payload, key
+        if isinstance(value, dict):
+            holder, inner = _record_list(value)
+            if holder is not None:
+                return holder, inner
+    return None, ""
 
 
 def _batched(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:

@@ -2,8 +2,12 @@
 
 One place decides what a failure means, so Auvo and e-Track behave the same way:
 
-- connection errors, timeouts, a body cut short (invalid JSON), 429 and 5xx are *transient*:
-  wait (jittered exponential backoff, or the server's ``Retry-After``) and try again;
+- connection errors, timeouts, 429 and 5xx are *transient*: wait (jittered exponential backoff,
+  or the server's ``Retry-After``) and try again;
+- a 2xx that is not the answer asked for (an HTML page from a proxy, an empty or cut-short
+  body, JSON of another shape than the caller's ``Expect``) is *unexpected*: retried like a
+  transient failure (a proxy hiccup passes), then an ``UnexpectedAnswerError`` naming the
+  connection, endpoint, status, content type and what was expected. It is never "no data";
 - an expired credential is *re-auth*: the source's hook logs in again, then one more try;
 - any other 4xx is *final*: fail at once with the status, the endpoint and the API's message.
 
@@ -35,11 +39,60 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """A request that failed for good. Carries no URL query, header or credential."""
 
-    def __init__(self, message: str, *, status: int | None = None, endpoint: str = "", api_message: str = ""):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        endpoint: str = "",
+        api_message: str = "",
+        connection: str = "",
+        content_type: str = "",
+    ):
         super().__init__(message)
         self.status = status
         self.endpoint = endpoint
         self.api_message = api_message
+        self.connection = connection
+        self.content_type = content_type
+
+
+class UnexpectedAnswerError(ApiError):
+    """A 2xx whose body is not what was asked for, on every attempt; ``expected`` says what was."""
+
+    def __init__(self, message: str, *, expected: str, problem: str, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.expected = expected
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a successful answer must look like.
+
+    ``problem(payload)`` returns None for a good payload, else what is wrong with it in a few
+    words ("a JSON list", "'posicoes' is null"); ``description`` is what was expected, for the
+    error message. The check runs inside the retry loop, so a wrong shape is retried.
+    """
+
+    description: str
+    problem: Callable[[Any], str | None]
+
+
+ANY_JSON = Expect("a JSON body", lambda payload: None)
+
+
+def json_kind(value: Any) -> str:
+    """The JSON type of a parsed value, for messages: "null", "object", "list", ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, bool):
+        return "boolean"
+    return "string" if isinstance(value, str) else "number"
 
 
 @dataclass(frozen=True)
@@ -191,6 +244,29 @@ class _TransientError(Exception):
         self.message = message
 
 
+class _UnexpectedBodyError(_TransientError):
+    """A 2xx that is not the expected answer: retried, then an UnexpectedAnswerError."""
+
+    def __init__(self, problem: str, status: int, content_type: str, expected: str):
+        super().__init__(f"unexpected answer: {problem}", status=status)
+        self.problem = problem
+        self.content_type = content_type
+        self.expected = expected
+
+
+def body_problem(
+    body: bytes, json_error: str | None, payload: Any, content_type: str, expect: Expect
+) -> str | None:
+    """What is wrong with a 2xx body, or None. Names the body's kind, never its content."""
+    if not body.strip():
+        return "an empty body"
+    if json_error is not None:
+        if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
+            return "an HTML page, not JSON"
+        return f"a body that is not valid JSON ({json_error}; cut short?)"
+    return expect.problem(payload)
+
+
 class HttpClient:
     """Sends requests through one session with the shared retry policy and optional pacing."""
 
@@ -206,8 +282,10 @@ class HttpClient:
         pacer: Pacer | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        connection: str = "",
     ) -> None:
         self.session = session
+        self.connection = connection  # the Airflow connection id, named in errors
         self.base_url = base_url.rstrip("/")
         self.policy = policy or HttpPolicy()
         self.classify = classify or default_classify
@@ -233,10 +311,15 @@ class HttpClient:
         data: Any = None,
         headers: Mapping[str, str] | None = None,
         expect_json: bool = True,
+        expect: Expect = ANY_JSON,
     ) -> Reply:
-        """Send one logical request, retrying transient failures; see the module docstring."""
+        """Send one logical request, retrying transient failures; see the module docstring.
+
+        With ``expect_json`` a 2xx answer must be JSON and pass ``expect``; otherwise it is
+        retried and finally raises ``UnexpectedAnswerError``.
+        """
         path = "/" + urlsplit(endpoint).path.lstrip("/")
-        label = f"{method.upper()} {path}"
+        label = (f"connection {self.connection!r}: " if self.connection else "") + f"{method.upper()} {path}"
         reauthed = False
         attempt = 0
         while True:
@@ -244,25 +327,38 @@ class HttpClient:
             if self.pacer is not None:
                 self.stats.paced_s += self.pacer.acquire()
             try:
-                return self._attempt(method, endpoint, path, params, json, data, headers, expect_json)
+                return self._attempt(method, endpoint, path, params, json, data, headers, expect_json, expect)
             except _ReauthNeededError as exc:
                 if reauthed or self.reauth is None:
                     raise ApiError(
                         f"{label} answered {exc.status} after a fresh login: the credentials are rejected",
                         status=exc.status,
                         endpoint=path,
+                        connection=self.connection,
                     ) from None
                 reauthed = True
                 self.log.info("%s: token rejected (%s); logging in again", label, exc.status)
                 self.reauth()
                 attempt -= 1  # a re-login is not a failed attempt
             except _TransientError as exc:
+                if attempt >= self.policy.max_attempts and isinstance(exc, _UnexpectedBodyError):
+                    raise UnexpectedAnswerError(
+                        f"{label} answered HTTP {exc.status} ({exc.content_type or 'no Content-Type'}) "
+                        f"with {exc.problem}; expected {exc.expected}; gave up after {attempt} attempts",
+                        status=exc.status,
+                        endpoint=path,
+                        connection=self.connection,
+                        content_type=exc.content_type,
+                        expected=exc.expected,
+                        problem=exc.problem,
+                    ) from None
                 if attempt >= self.policy.max_attempts:
                     raise ApiError(
                         f"{label} failed after {attempt} attempts; last error: {exc.reason}",
                         status=exc.status,
                         endpoint=path,
                         api_message=exc.message,
+                        connection=self.connection,
                     ) from None
                 delay = backoff_delay(attempt, self.policy.backoff_base, self.policy.backoff_max, self._rng)
                 if exc.wait is not None:
@@ -289,6 +385,7 @@ class HttpClient:
         data: Any,
         headers: Mapping[str, str] | None,
         expect_json: bool,
+        expect: Expect,
     ) -> Reply:
         self.stats.requests += 1
         try:
@@ -307,7 +404,9 @@ class HttpClient:
         except requests.exceptions.ChunkedEncodingError as exc:
             raise _TransientError(type(exc).__name__) from None
         except requests.RequestException as exc:
-            raise ApiError(f"{method} {path}: {type(exc).__name__}", endpoint=path) from None
+            raise ApiError(
+                f"{method} {path}: {type(exc).__name__}", endpoint=path, connection=self.connection
+            ) from None
 
         payload: Any = None
         json_error: str | None = None
@@ -320,9 +419,11 @@ class HttpClient:
         verdict = self.classify(response, payload)
         status = response.status_code
         if verdict == "ok":
-            if json_error is not None:
-                # A 200 whose body does not parse is a body cut short on the way: retry it.
-                raise _TransientError(f"invalid JSON body ({json_error})", status=status)
+            if expect_json and 200 <= status < 300 and status != 204:
+                content_type = response.headers.get("Content-Type", "")
+                problem = body_problem(body, json_error, payload, content_type, expect)
+                if problem is not None:
+                    raise _UnexpectedBodyError(problem, status, content_type, expect.description)
             return Reply(status, payload, response.headers, path)
         if verdict == "reauth":
             raise _ReauthNeededError(status)
@@ -337,6 +438,8 @@ class HttpClient:
             status=status,
             endpoint=path,
             api_message=message,
+            connection=self.connection,
+            content_type=response.headers.get("Content-Type", ""),
         )
 
 

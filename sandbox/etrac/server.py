@@ -350,7 +350,11 @@ def admin_help() -> dict[str, Any]:
             'or {"round": n, "ratio": 0.05}; {"round": 0} = as first sent',
             f"GET {ADMIN_ROOT}/plates": "the fleet's plates",
             f"GET {ADMIN_ROOT}/truth?placa=P&data=YYYY-MM-DD": "ground-truth counts and checksum of a day",
-            "POST /_sandbox/faults": 'arm a fault: {"kind": "status|slow|reset|truncate|rate_limit", ...}',
+            "POST /_sandbox/faults": (
+                'arm a fault: {"kind": "status|slow|reset|truncate|rate_limit|html_200|empty_200|cut_200'
+                '|wrong_shape|bad_values", ...}; wrong_shape takes "shape": "bare_list|null_list|list_body", '
+                'bad_values takes "values": {field: value} and "every": n'
+            ),
             "POST /_sandbox/clock": '{"now": "2025-03-13T12:00:00-03:00"} or {"advance_seconds": n}',
             "GET /_sandbox/log": "requests seen so far",
         },

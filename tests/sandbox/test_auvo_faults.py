@@ -90,3 +90,23 @@ def test_expire_token_mid_sync(auvo: StartAuvo) -> None:
     assert client.get("/users", param_filter={}).status_code == 401  # the token itself is expired now
     client.login()
     assert client.get("/tasks", param_filter=WEEK, page=3, pageSize=10).status_code == 200
+
+
+def test_body_faults_on_auvo_lists(auvo: StartAuvo) -> None:
+    server, client = auvo()
+    client.login()
+    clean = client.get("/users", param_filter={}).json()
+    server.faults.arm("html_200", times=1, path="/users")
+    page = client.get("/users", param_filter={})
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    server.faults.arm("wrong_shape", shape="null_list", times=1, path="/users")
+    nulled = client.get("/users", param_filter={}).json()
+    assert nulled["result"]["entityList"] is None
+    assert nulled["result"]["pagedSearchReturnData"] == clean["result"]["pagedSearchReturnData"]
+    server.faults.arm("wrong_shape", shape="bare_list", times=1, path="/users")
+    assert client.get("/users", param_filter={}).json() == clean["result"]["entityList"]
+    server.faults.arm("bad_values", values={"userID": {"x": 1}}, every=2, times=1, path="/users")
+    spoiled = client.get("/users", param_filter={}).json()["result"]["entityList"]
+    assert [u["userID"] for u in spoiled[::2]] == [{"x": 1}] * len(spoiled[::2])
+    assert spoiled[1::2] == clean["result"]["entityList"][1::2]
+    assert client.get("/users", param_filter={}).json() == clean

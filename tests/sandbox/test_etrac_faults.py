@@ -6,6 +6,7 @@ import http.client
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 import requests
@@ -104,3 +105,68 @@ def test_clock_can_be_moved_over_http(server: EtracServer) -> None:
     assert r.json()["now"].startswith("2025-03-13T18:00:00")
     after = latest(server).json()["retorno"]
     assert [i["data_transmissao"] for i in after] != [i["data_transmissao"] for i in before]
+
+
+def history(server: EtracServer) -> requests.Response:
+    plate = server.world.plates()[0]
+    return requests.post(
+        f"{server.base_url}/monitoramento/ultimasposicoesterminal",
+        json={"placa": plate, "data": "12/03/2025"},
+        auth=AUTH,
+        timeout=10,
+    )
+
+
+def test_body_faults_answer_200_with_what_a_bad_proxy_sends(server: EtracServer) -> None:
+    clean = history(server).json()
+    assert clean["posicoes"]
+    server.faults.arm("html_200", times=1, path="ultimasposicoesterminal")
+    page = history(server)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert page.text.lstrip().startswith("<!DOCTYPE html>")
+    server.faults.arm("empty_200", times=1)
+    empty = history(server)
+    assert (empty.status_code, empty.content) == (200, b"")
+    server.faults.arm("cut_200", times=1)
+    cut = history(server)  # a complete HTTP message: only the JSON is broken
+    assert cut.status_code == 200 and len(cut.content) == int(cut.headers["Content-Length"])
+    with pytest.raises(ValueError):
+        cut.json()
+    assert history(server).json() == clean  # each fault was one-shot
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ("bare_list", lambda clean: clean["posicoes"]),
+        ("null_list", lambda clean: {**clean, "posicoes": None}),
+        ("list_body", lambda clean: [clean]),
+    ],
+)
+def test_wrong_shape_reshapes_the_envelope(server: EtracServer, shape: str, expected: Any) -> None:
+    clean = history(server).json()
+    server.faults.arm("wrong_shape", shape=shape, times=1)
+    assert history(server).json() == expected(clean)
+    assert [e.fault for e in server.requests_to("ultimasposicoesterminal")] == [None, "wrong_shape"]
+
+
+def test_bad_values_corrupts_every_nth_record_and_keeps_what_it_sent(server: EtracServer) -> None:
+    clean = history(server).json()["posicoes"]
+    fault = server.faults.arm("bad_values", values={"latitude": "91.5", "velocidade": "abc"}, every=3)
+    sent = history(server).json()["posicoes"]
+    assert len(sent) == len(clean)
+    for index, (got, original) in enumerate(zip(sent, clean, strict=True)):
+        if index % 3 == 0:
+            assert got == {**original, "latitude": "91.5", "velocidade": "abc"}
+        else:
+            assert got == original
+    assert fault.corrupted == sent[::3]
+
+
+def test_body_faults_armed_over_http_are_validated(server: EtracServer) -> None:
+    url = f"{server.base_url}/_sandbox/faults"
+    armed = requests.post(url, json={"kind": "wrong_shape", "shape": "bare_list"}, timeout=10)
+    assert armed.status_code == 200
+    assert isinstance(latest(server).json(), list)
+    with pytest.raises(ValueError, match="shape"):
+        server.faults.arm("wrong_shape", shape="sideways")

@@ -13,9 +13,11 @@ import requests
 from sandbox.core import Request, Response, SandboxServer
 from sync_apis.http import (
     ApiError,
+    Expect,
     HttpClient,
     HttpPolicy,
     TokenBucket,
+    UnexpectedAnswerError,
     backoff_delay,
     retry_after_seconds,
 )
@@ -55,6 +57,7 @@ def client(server: SandboxServer, sleeps: list[float], **policy: float) -> HttpC
         HttpPolicy(**{"read_timeout": 0.5, "max_attempts": 4, **policy}),
         sleep=sleeps.append,  # record the waits instead of spending them; the requests are real
         rng=random.Random(1),
+        connection="policy_api",
     )
 
 
@@ -169,3 +172,54 @@ def test_token_bucket_paces_to_the_budget() -> None:
     assert waited[:2] == [0.0, 0.0]  # the burst
     # 8 more at 2 per second take 4 seconds of (virtual) waiting
     assert sum(waited) == pytest.approx(4.0, abs=0.01)
+
+
+ITEMS = Expect(
+    "an object with an 'items' list",
+    lambda p: None if isinstance(p, dict) and isinstance(p.get("items"), list) else "no 'items' list",
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "extra", "content_type", "problem"),
+    [
+        ("html_200", {}, "text/html; charset=utf-8", "an HTML page, not JSON"),
+        ("empty_200", {}, "application/json; charset=utf-8", "an empty body"),
+        (
+            "cut_200",
+            {},
+            "application/json; charset=utf-8",
+            "a body that is not valid JSON (JSONDecodeError; cut short?)",
+        ),
+        ("wrong_shape", {"shape": "null_list"}, "application/json; charset=utf-8", "no 'items' list"),
+        ("wrong_shape", {"shape": "bare_list"}, "application/json; charset=utf-8", "no 'items' list"),
+    ],
+)
+def test_unexpected_2xx_answers_are_retried_then_named(
+    server, sleeps, kind, extra, content_type, problem
+) -> None:
+    server.faults.arm(kind, times=2, **extra)
+    http = client(server, sleeps)
+    assert http.send("GET", "/items", expect=ITEMS).payload["items"] == list(range(50))  # a hiccup passes
+    assert http.stats.retries == 2
+
+    server.faults.arm(kind, times=None, **extra)
+    with pytest.raises(UnexpectedAnswerError) as err:
+        http.send("GET", "/items", params={"apiToken": SECRET}, expect=ITEMS)
+    e = err.value
+    assert isinstance(e, ApiError)
+    assert (e.status, e.endpoint, e.connection, e.content_type) == (200, "/items", "policy_api", content_type)
+    assert (e.problem, e.expected) == (problem, ITEMS.description)
+    assert str(e) == (
+        f"connection 'policy_api': GET /items answered HTTP 200 ({content_type}) with {problem}; "
+        f"expected {ITEMS.description}; gave up after 4 attempts"
+    )
+    assert SECRET not in str(e)
+
+
+def test_without_an_expectation_any_json_passes_but_an_empty_200_does_not(server, sleeps) -> None:
+    server.faults.arm("wrong_shape", shape="bare_list", times=1)
+    assert client(server, sleeps).send("GET", "/items").payload == list(range(50))
+    server.faults.arm("empty_200", times=None)
+    with pytest.raises(UnexpectedAnswerError, match="an empty body; expected a JSON body"):
+        client(server, sleeps).send("GET", "/items")

@@ -25,8 +25,18 @@ from typing import Any
 import requests
 from airflow.providers.http.hooks.http import HttpHook
 
-from sync_apis.auvo.paging import Paginator, RepeatedPageError
-from sync_apis.http import ApiError, HttpClient, HttpPolicy, Pacer, Reply, Verdict, mask_secret
+from sync_apis.auvo.paging import LIST_ENVELOPE, Paginator, RepeatedPageError
+from sync_apis.http import (
+    ANY_JSON,
+    ApiError,
+    Expect,
+    HttpClient,
+    HttpPolicy,
+    Pacer,
+    Reply,
+    Verdict,
+    mask_secret,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +69,17 @@ def classify_login(response: requests.Response, payload: Any) -> Verdict:
     return verdict
 
 
+def _login_problem(payload: Any) -> str | None:
+    if not isinstance(payload, dict) or not isinstance(payload.get("result"), dict):
+        return "no 'result' object"
+    return None
+
+
+# A login answer without a result object is a proxy's or gateway's page, retried; a result that
+# says "not authenticated" is Auvo's own answer and fails at once (below).
+LOGIN_ANSWER = Expect("{'result': {'accessToken': ..., 'expiration': ...}}", _login_problem)
+
+
 @dataclass
 class Listing:
     """One paged listing; iterate ``pages()``, then read ``complete`` and the counters."""
@@ -73,7 +94,7 @@ class Listing:
         while not pg.done:
             repeats = 0
             while True:
-                reply = self.hook.get(self.path, self._params())
+                reply = self.hook.get(self.path, self._params(), expect=LIST_ENVELOPE)
                 try:
                     items = pg.feed(reply.status, reply.payload)
                     break
@@ -83,8 +104,11 @@ class Listing:
                     repeats += 1
                     if repeats > REPEATED_PAGE_RETRIES:
                         raise ApiError(
-                            f"GET {self.path}: page {pg.page} keeps repeating page {pg.page - 1}",
+                            f"connection {self.hook.auvo_conn_id!r}: GET {self.path}: page {pg.page} "
+                            f"keeps repeating page {pg.page - 1}",
                             endpoint=self.path,
+                            status=reply.status,
+                            connection=self.hook.auvo_conn_id,
                         ) from None
                     log.warning("GET %s: page %d repeats the previous page; asking again", self.path, pg.page)
             yield items
@@ -155,7 +179,12 @@ class AuvoHook(HttpHook):
             mask_secret(api_key)
             mask_secret(api_token)
             self._credentials = (api_key, api_token)
-            common: dict[str, Any] = {"logger": self._logger, "pacer": self.pacer, "sleep": self._sleep}
+            common: dict[str, Any] = {
+                "logger": self._logger,
+                "pacer": self.pacer,
+                "sleep": self._sleep,
+                "connection": self.auvo_conn_id,
+            }
             self._client = HttpClient(
                 session, self.base_url, self.policy, classify=classify, reauth=self.login, **common
             )
@@ -185,19 +214,19 @@ class AuvoHook(HttpHook):
         assert self._login_client is not None and self._credentials is not None
         api_key, api_token = self._credentials
         self._login_client.session.headers.pop("Authorization", None)
-        reply = self._login_client.send("POST", "login/", json={"apiKey": api_key, "apiToken": api_token})
-        result = reply.payload.get("result") if isinstance(reply.payload, dict) else None
-        if (
-            not isinstance(result, dict)
-            or not result.get("accessToken")
-            or result.get("authenticated") is False
-        ):
-            message = result.get("message") if isinstance(result, dict) else None
+        reply = self._login_client.send(
+            "POST", "login/", json={"apiKey": api_key, "apiToken": api_token}, expect=LOGIN_ANSWER
+        )
+        result = reply.payload["result"]
+        if not result.get("accessToken") or result.get("authenticated") is False:
+            message = result.get("message")
             raise ApiError(
-                f"POST /login answered {reply.status} without a token" + (f": {message}" if message else ""),
+                f"connection {self.auvo_conn_id!r}: POST /login answered {reply.status} without a token"
+                + (f": {message}" if message else ""),
                 status=reply.status,
                 endpoint="/login",
                 api_message=str(message or ""),
+                connection=self.auvo_conn_id,
             )
         token = str(result["accessToken"])
         mask_secret(token)
@@ -215,10 +244,10 @@ class AuvoHook(HttpHook):
 
     # -- requests -------------------------------------------------------------------------
 
-    def get(self, endpoint: str, params: dict[str, Any] | None = None) -> Reply:
+    def get(self, endpoint: str, params: dict[str, Any] | None = None, *, expect: Expect = ANY_JSON) -> Reply:
         client = self.client()
         self._ensure_token()
-        return client.send("GET", endpoint, params=params)
+        return client.send("GET", endpoint, params=params, expect=expect)
 
     def listing(self, path: str, param_filter: dict[str, Any] | None = None, page_size: int = 100) -> Listing:
         return Listing(self, path, dict(param_filter or {}), Paginator(page_size=page_size))

@@ -18,6 +18,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync_apis.http import ApiError, Expect, json_kind
+
 
 class RepeatedPageError(Exception):
     """The server sent the same records as for the previous page."""
@@ -27,8 +29,35 @@ class RepeatedPageError(Exception):
         self.page = page
 
 
-class BadEnvelopeError(Exception):
-    """A 200 whose body is not an Auvo list envelope."""
+class BadEnvelopeError(ApiError):
+    """A 200 whose body is not an Auvo list envelope (the hook checks first: see LIST_ENVELOPE)."""
+
+
+def envelope_problem(payload: Any) -> str | None:
+    """What keeps ``payload`` from being a list envelope (§3.2), or None when it is one.
+
+    ``result`` as a bare array is documented for a few endpoints; ``entityList`` must be an
+    array (``[]`` on an empty page): ``null`` or no ``result`` is not "no records", it is not
+    the answer that was asked for.
+    """
+    if not isinstance(payload, dict):
+        return f"a JSON {json_kind(payload)} instead of an object"
+    if "result" not in payload:
+        return f"an object without 'result' (keys: {sorted(map(str, payload))[:8]})"
+    result = payload["result"]
+    if isinstance(result, list):
+        return None
+    if not isinstance(result, dict):
+        return f"'result' is {json_kind(result)}"
+    if not isinstance(result.get("entityList"), list):
+        return f"'result.entityList' is {json_kind(result.get('entityList'))}"
+    return None
+
+
+LIST_ENVELOPE = Expect(
+    "an Auvo list envelope {'result': {'entityList': [...], 'pagedSearchReturnData': {...}}}",
+    envelope_problem,
+)
 
 
 @dataclass
@@ -42,17 +71,14 @@ class ListPage:
 
 def read_envelope(payload: Any, number: int) -> ListPage:
     """Pull items, totalItems and the nextPage link out of a 200 list response."""
-    result = payload.get("result") if isinstance(payload, dict) else None
+    problem = envelope_problem(payload)
+    if problem is not None:
+        raise BadEnvelopeError(f"page {number}: {problem}; expected {LIST_ENVELOPE.description}", status=200)
+    result = payload["result"]
     if isinstance(result, list):
         # A few endpoints return ``result`` as a bare array with no paging data (§3.2).
         return ListPage(number, result, len(result), False, None)
-    if not isinstance(result, dict):
-        raise BadEnvelopeError(f"page {number}: no 'result' object in the response")
-    items = result.get("entityList")
-    if items is None:
-        items = []
-    if not isinstance(items, list):
-        raise BadEnvelopeError(f"page {number}: 'entityList' is a {type(items).__name__}")
+    items = result["entityList"]
     paging = result.get("pagedSearchReturnData") or {}
     total = paging.get("totalItems") if isinstance(paging, dict) else None
     size = paging.get("pageSize") if isinstance(paging, dict) else None

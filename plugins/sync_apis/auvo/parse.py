@@ -5,8 +5,17 @@ No HTTP, no SQL, no Airflow. Tolerant of what the API really sends (auvo-api.md 
 ``0001-01-01T00:00:00`` for "no date", pt-BR money strings (``"2.500.000,00"``), decimal strings
 (``"3.41111111111111"``) and offset-less local timestamps (America/Sao_Paulo).
 
-A value that cannot be read as its column's type becomes NULL (the record stays whole in
-``raw``); a record without a usable key is not a row at all but a ``Rejection`` with a reason.
+What a bad value costs (docs: README "Bad records"):
+
+- the key (``id``/``taskID``...) missing, unreadable, not positive or beyond bigint: the record
+  is a ``Rejection`` with a reason (it lands in ``sync_meta.rejected_records``);
+- the stamps that place a record in time, the stream's ``day_field`` (``taskDate``, expense
+  ``date``) and ``cursor_field`` (``dateLastUpdate``): present but unreadable (``31/02/2025``,
+  ``2025-13-45T99:00:00``, an object) is a Rejection too, since the record cannot be put in its
+  day or ordered against a newer copy; absent or Auvo's "no date" loads as NULL;
+- any other column that cannot be read as its type (``"abc"`` as money, an object where text
+  belongs, a latitude beyond ±90, an integer beyond its column) becomes NULL; the record is kept
+  whole, unknown fields included, in ``raw``.
 """
 
 from __future__ import annotations
@@ -202,8 +211,44 @@ CONVERTERS: dict[Kind, Callable[[Any], Any]] = {
 }
 
 
+# Largest value of the warehouse's integer columns: a bigger number would fail the whole COPY.
+INT_LIMITS: dict[Kind, int] = {"bigint": 2**63 - 1, "int": 2**31 - 1}
+COORDINATE_LIMITS = (("latitude", 90.0), ("longitude", 180.0))
+
+
+def in_range(column: Column, value: Any) -> Any:
+    """``value``, or None when its column cannot hold it (integer size, coordinate range)."""
+    if value is None:
+        return None
+    limit = INT_LIMITS.get(column.kind)
+    if limit is not None and not -limit - 1 <= value <= limit:
+        return None
+    for suffix, bound in COORDINATE_LIMITS:
+        if column.kind == "float" and column.name.endswith(suffix) and not -bound <= value <= bound:
+            return None
+    return value
+
+
 def convert(column: Column, record: Mapping[str, Any]) -> Any:
-    return CONVERTERS[column.kind](first_present(record, column.sources))
+    return in_range(column, CONVERTERS[column.kind](first_present(record, column.sources)))
+
+
+def is_no_date(value: Any) -> bool:
+    """Absent, ``""`` or Auvo's ``0001-01-01T00:00:00``: "not set", not an error."""
+    if value is None:
+        return True
+    return isinstance(value, str) and (not value.strip() or value.strip().startswith("0001-01-01"))
+
+
+def stamp_problem(stream: Stream, record: Mapping[str, Any]) -> str | None:
+    """Why the record's day or cursor stamp is unusable, or None (see the module docstring)."""
+    for name in (stream.day_field, stream.cursor_field):
+        if name is None:
+            continue
+        raw = field(record, name)
+        if not is_no_date(raw) and to_timestamptz(raw) is None:
+            return f"unreadable {name}: {raw!r}"[:300]
+    return None
 
 
 # --------------------------------------------------------------------------- keys and rows
@@ -224,7 +269,7 @@ def parse_key(stream: Stream, record: Any) -> int | str | Rejection:
             return Rejection(f"unusable key {key.sources[0]}={value!r}", record)
         return text.strip()
     number = to_int(value)
-    if number is None or number <= 0:
+    if number is None or number <= 0 or number > INT_LIMITS["bigint"]:
         return Rejection(f"unusable key {key.sources[0]}={value!r}", record)
     return number
 
@@ -234,6 +279,9 @@ def to_row(stream: Stream, record: Any) -> tuple[Any, ...] | Rejection:
     key = parse_key(stream, record)
     if isinstance(key, Rejection):
         return key
+    problem = stamp_problem(stream, record)
+    if problem is not None:
+        return Rejection(problem, record)
     typed = tuple(convert(col, record) for col in stream.columns)
     return (key, *typed, record)
 

@@ -29,12 +29,26 @@ from typing import Any
 import requests
 from airflow.providers.http.hooks.http import HttpHook
 
-from sync_apis.etrac.parse import api_date, api_trip_date, error_message, records_of
-from sync_apis.http import ApiError, HttpClient, HttpPolicy, Pacer, Verdict, mask_secret
+from sync_apis.etrac.parse import api_date, api_trip_date, envelope_problem, error_message, records_of
+from sync_apis.http import ANY_JSON, ApiError, Expect, HttpClient, HttpPolicy, Pacer, Verdict, mask_secret
 
 LATEST = "ultimas-posicoes"
 HISTORY = "ultimasposicoesterminal"
 TRIPS = "resumoviagens"
+
+# Where each endpoint's records are (etrac-api.md §2); anything else is retried, then fails.
+LIST_KEYS: dict[str, tuple[str, ...]] = {
+    LATEST: ("retorno",),
+    HISTORY: ("posicoes",),
+    TRIPS: ("retorno", "conducoes"),
+}
+ENVELOPES: dict[str, Expect] = {
+    LATEST: Expect('{"retorno": [...]}', lambda p: envelope_problem(p, LIST_KEYS[LATEST])),
+    HISTORY: Expect(
+        '{"terminal": {...}, "posicoes": [...]}', lambda p: envelope_problem(p, LIST_KEYS[HISTORY])
+    ),
+    TRIPS: Expect('{"retorno": [...]} (or "conducoes")', lambda p: envelope_problem(p, LIST_KEYS[TRIPS])),
+}
 
 # Error texts that mean "no data for this plate/day" rather than "the request is wrong".
 # Compared accent- and case-insensitively. "Rota não encontrada" (unknown path) is NOT here.
@@ -149,6 +163,7 @@ class EtracHook(HttpHook):
                 classify=classify,
                 logger=self._logger or self.log,
                 pacer=self._pacer,
+                connection=self.http_conn_id,
                 **kwargs,
             )
         return self._client
@@ -158,9 +173,14 @@ class EtracHook(HttpHook):
             self._client.session.close()
             self._client = None
 
+    def _records(self, endpoint: str, body: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """The endpoint's records; [] only for the API's own "no data" answers."""
+        payload = self._post(endpoint, body, no_data_ok=True)
+        return [] if payload is None else records_of(payload, *LIST_KEYS[endpoint])
+
     def _post(self, endpoint: str, body: dict[str, Any] | None, *, no_data_ok: bool) -> Any:
         try:
-            reply = self.client.send("POST", endpoint, json=body)
+            reply = self.client.send("POST", endpoint, json=body, expect=ENVELOPES.get(endpoint, ANY_JSON))
         except ApiError as exc:
             if no_data_ok and exc.status is not None and exc.status < 500 and is_no_data(exc.api_message):
                 self.no_data_answers += 1
@@ -179,15 +199,12 @@ class EtracHook(HttpHook):
 
     def latest(self) -> list[dict[str, Any]]:
         """E1 ``/ultimas-posicoes``: the last fix of every vehicle of the account."""
-        payload = self._post(LATEST, None, no_data_ok=True)
-        return [] if payload is None else records_of(payload, "retorno")
+        return self._records(LATEST, None)
 
     def history(self, plate: str, day: date) -> list[dict[str, Any]]:
         """E3 ``/ultimasposicoesterminal`` for one plate and local day (the ``data`` form)."""
-        payload = self._post(HISTORY, {"placa": plate, "data": api_date(day)}, no_data_ok=True)
-        return [] if payload is None else records_of(payload, "posicoes")
+        return self._records(HISTORY, {"placa": plate, "data": api_date(day)})
 
     def trips(self, plate: str, day: date) -> list[dict[str, Any]]:
         """E4 ``/resumoviagens`` for one plate and local day (``DD-MM-YYYY``)."""
-        payload = self._post(TRIPS, {"placa": plate, "data": api_trip_date(day)}, no_data_ok=True)
-        return [] if payload is None else records_of(payload, "retorno", "conducoes")
+        return self._records(TRIPS, {"placa": plate, "data": api_trip_date(day)})

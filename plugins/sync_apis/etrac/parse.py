@@ -4,9 +4,20 @@ The API's value formats are largely undocumented (see docs/etrac-api.md §3), so
 here is tolerant: dates as ``DD/MM/YYYY HH:MM:SS``, ``YYYY-MM-DD HH:MM:SS``, ISO with ``T``
 or ``DD-MM-YYYY``; offset-less times are America/Sao_Paulo local time; numbers may carry units
 (``"42 km/h"``, ``"12,6 V"``) and Brazilian separators (``"1.234,5"``, ``"123.456 km"``); plates
-come with or without a hyphen. A record that cannot be placed in its table raises
-:class:`Rejected` with a reason; a known field whose value cannot be read becomes NULL and the
-original value is kept under ``extra["_invalid"]`` so nothing the API sent is lost.
+come with or without a hyphen.
+
+What a bad value costs, per table (a value "cannot be read": an impossible date such as
+``31/02/2025`` or ``2025-13-45T99:00:00``, ``"abc"`` as a number, an object or list where a
+scalar belongs, a coordinate beyond ±90/±180):
+
+- positions: ``placa``, ``data_transmissao``, ``latitude``, ``longitude`` are the row's key and
+  its day: the record raises :class:`Rejected` with a reason (sync_meta.rejected_records). Any
+  other known field becomes NULL, its original under ``extra["_invalid"]``; unknown fields go
+  to ``extra`` as sent.
+- trips: ``placa`` and ``data_inicio_conducao`` (the key and the day) reject; any other field
+  becomes NULL (coordinates out of range too); ``raw`` keeps the record as sent.
+- terminals: only ``placa`` rejects (a vehicle that never transmitted is still a vehicle); the
+  rest becomes NULL, ``raw`` keeps the record as sent.
 """
 
 from __future__ import annotations
@@ -17,6 +28,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from sync_apis.http import json_kind
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
@@ -230,7 +243,11 @@ class _Fields:
     invalid: dict[str, Any]
 
     def text(self, name: str) -> str | None:
-        return clean_text(self.record.get(name))
+        raw = self.record.get(name)
+        if isinstance(raw, Mapping | list):  # an object where text belongs: not "{'a': 1}"
+            self.invalid[name] = raw
+            return None
+        return clean_text(raw)
 
     def number(self, name: str, *, dot_groups_thousands: bool = False) -> float | None:
         raw = self.record.get(name)
@@ -289,6 +306,8 @@ def _coordinate(fields: _Fields, name: str, limit: float) -> float:
     if is_empty(raw):
         raise Rejected(f"missing {name}")
     try:
+        if isinstance(raw, bool):
+            raise ValueError("a boolean is no coordinate")
         value = parse_number(raw)
     except ValueError:
         raise Rejected(f"unreadable {name}: {raw!r}") from None
@@ -452,20 +471,35 @@ def error_message(payload: Any) -> str | None:
     return None
 
 
-def records_of(payload: Any, *keys: str) -> list[Any]:
-    """The record list of an envelope: the first of ``keys`` holding a list, else any
-    top-level list (E4 is documented as ``retorno`` but one client reads ``conducoes``)."""
-    if isinstance(payload, list):
-        return payload
+def envelope_problem(payload: Any, keys: tuple[str, ...]) -> str | None:
+    """What keeps ``payload`` from being an envelope with its records under one of ``keys``.
+
+    Only the documented envelopes are answers (etrac-api.md §2, §6): E1 ``retorno``, E3
+    ``terminal`` + ``posicoes``, E4 ``retorno`` (or ``conducoes``, S3), empty as ``[]``. A bare
+    list, ``null`` for the list, or an object without it is not "no data": it is some other
+    answer (a proxy's, a changed API), and loading it as an empty day would lose the day.
+    """
     if not isinstance(payload, Mapping):
-        raise ValueError(f"unexpected response body: {type(payload).__name__}")
+        return f"a JSON {json_kind(payload)} instead of an object"
+    for key in keys:
+        if isinstance(payload.get(key), list):
+            terminal = payload.get("terminal")
+            if terminal is not None and not isinstance(terminal, Mapping):
+                return f"'terminal' is {json_kind(terminal)}"
+            return None
+    present = [k for k in keys if k in payload]
+    if present:
+        return f"{present[0]!r} is {json_kind(payload[present[0]])}"
+    return f"an object without {' or '.join(map(repr, keys))} (keys: {sorted(map(str, payload))[:8]})"
+
+
+def records_of(payload: Any, *keys: str) -> list[Any]:
+    """The record list of a documented envelope (see ``envelope_problem``); ValueError otherwise."""
+    problem = envelope_problem(payload, keys)
+    if problem is not None:
+        raise ValueError(f"unexpected response body: {problem}")
     for key in keys:
         value = payload.get(key)
         if isinstance(value, list):
             return value
-    for value in payload.values():
-        if isinstance(value, list):
-            return value
-    if any(key in payload for key in keys):
-        return []  # e.g. "posicoes": null
-    raise ValueError(f"no record list in response (keys: {sorted(payload)[:10]})")
+    raise AssertionError("unreachable: envelope_problem found the list")

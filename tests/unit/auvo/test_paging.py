@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from sync_apis.auvo.paging import BadEnvelopeError, Paginator, RepeatedPageError
+from sync_apis.auvo.paging import (
+    LIST_ENVELOPE,
+    BadEnvelopeError,
+    Paginator,
+    RepeatedPageError,
+    envelope_problem,
+)
+from sync_apis.http import ApiError
 
 
 def envelope(ids, *, total, page, size=2, next_link=True):
@@ -108,3 +115,35 @@ def test_feeding_a_finished_listing_is_a_bug():
     pg.feed(404, None)
     with pytest.raises(RuntimeError):
         pg.feed(404, None)
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        ([{"id": 1}], "a JSON list instead of an object"),
+        (None, "a JSON null instead of an object"),
+        ("<html>", "a JSON string instead of an object"),
+        ({"error": "x"}, "an object without 'result'"),
+        ({"result": None}, "'result' is null"),
+        ({"result": "ok"}, "'result' is string"),
+        (
+            {"result": {"entityList": None, "pagedSearchReturnData": {"totalItems": 3}}},
+            "'result.entityList' is null",
+        ),
+        ({"result": {"pagedSearchReturnData": {"totalItems": 3}}}, "'result.entityList' is null"),
+        ({"result": {"entityList": {"id": 1}}}, "'result.entityList' is object"),
+    ],
+)
+def test_undocumented_envelopes_are_named_never_read_as_empty(payload, problem):
+    assert problem in (envelope_problem(payload) or "")
+    with pytest.raises(BadEnvelopeError, match=problem) as err:
+        Paginator().feed(200, payload)
+    assert isinstance(err.value, ApiError) and err.value.status == 200
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [envelope([], total=0, page=1), {"result": []}, {"result": [{"id": 1}]}, envelope([1], total=1, page=1)],
+)
+def test_documented_envelopes_pass_the_check(payload):
+    assert LIST_ENVELOPE.problem(payload) is None

@@ -203,3 +203,84 @@ def test_records_without_a_usable_key_are_rejected_with_a_reason(stream, record,
 def test_api_time_is_local_without_offset():
     moment = datetime(2025, 3, 10, 3, 0, tzinfo=UTC)
     assert parse.api_time(moment) == "2025-03-10T00:00:00"
+
+
+# --------------------------------------------------------------------------- hostile records
+
+GOOD_TASK = {"taskID": 900002, "taskDate": "2025-03-10T08:00:00", "dateLastUpdate": "2025-03-10T09:00:00"}
+EXPENSES = BY_NAME["expenses"]
+
+
+@pytest.mark.parametrize(
+    ("stream", "record", "reason"),
+    [
+        (
+            TASKS,
+            {**GOOD_TASK, "taskDate": "2025-13-45T99:00:00"},
+            "unreadable taskDate: '2025-13-45T99:00:00'",
+        ),
+        (TASKS, {**GOOD_TASK, "taskDate": "31/02/2025"}, "unreadable taskDate: '31/02/2025'"),
+        (TASKS, {**GOOD_TASK, "taskDate": "2025-02-31T10:00:00"}, "unreadable taskDate"),
+        (TASKS, {**GOOD_TASK, "taskDate": {"date": "2025-03-10"}}, "unreadable taskDate: {'date'"),
+        (TASKS, {**GOOD_TASK, "taskDate": 20250310}, "unreadable taskDate: 20250310"),
+        (TASKS, {**GOOD_TASK, "dateLastUpdate": "ontem"}, "unreadable dateLastUpdate: 'ontem'"),
+        (CUSTOMERS, {"id": 7, "dateLastUpdate": "2025-02-30T00:00:00"}, "unreadable dateLastUpdate"),
+        (EXPENSES, {"id": 8, "date": "2025-03-32T00:00:00", "amount": "10,00"}, "unreadable date"),
+        (TASKS, {**GOOD_TASK, "taskID": {"id": 1}}, "unusable key taskID={'id': 1}"),
+        (TASKS, {**GOOD_TASK, "taskID": 2**63}, "unusable key"),
+        (TASKS, {**GOOD_TASK, "taskID": "1e400"}, "unusable key"),
+        (USERS, {"userID": [1]}, "unusable key"),
+    ],
+)
+def test_records_whose_key_or_day_stamp_is_unreadable_are_rejected(stream, record, reason):
+    got = to_row(stream, record)
+    assert isinstance(got, Rejection), got
+    assert reason in got.reason
+    assert got.raw is record  # kept whole for sync_meta.rejected_records
+
+
+@pytest.mark.parametrize("stamp", ["", "0001-01-01T00:00:00", None])
+def test_no_date_in_a_stamp_is_not_a_rejection(stamp):
+    record = {**GOOD_TASK, "dateLastUpdate": stamp}
+    got = _columns(TASKS, to_row(TASKS, record))
+    assert got["date_last_update"] is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "column"),
+    [
+        ({"expense": "abc"}, "expense"),
+        ({"expense": {"value": 10}}, "expense"),
+        ({"durationDecimal": "3,4,5x"}, "duration_decimal"),
+        ({"latitude": 91.0}, "latitude"),
+        ({"latitude": "-90.0001"}, "latitude"),
+        ({"longitude": -180.5}, "longitude"),
+        ({"longitude": "abc"}, "longitude"),
+        ({"priority": 2**31}, "priority"),
+        ({"priority": "alta"}, "priority"),
+        ({"customerId": 2**63}, "customer_id"),
+        ({"customerId": "5001x"}, "customer_id"),
+        ({"checkInDate": "2025-02-29T10:00:00"}, "check_in_date"),  # 2025 is no leap year
+        ({"creationDate": ["2025-03-01"]}, "creation_date"),
+        ({"address": {"street": "Rua A"}}, "address"),
+        ({"orientation": ["a", "b"]}, "orientation"),
+        ({"finished": "talvez"}, "finished"),
+        ({"checkIn": 2}, "check_in"),
+    ],
+)
+def test_unreadable_descriptive_fields_load_as_null_with_the_original_in_raw(fields, column):
+    record = {**GOOD_TASK, "expense": "6,00", "latitude": -23.5, "longitude": -46.6, **fields}
+    got = _columns(TASKS, to_row(TASKS, record))
+    assert got[column] is None
+    assert got["task_id"] == 900002 and got["task_date"] == datetime(2025, 3, 10, 8, 0, tzinfo=SP)
+    for name, value in fields.items():
+        assert got["raw"][name] == value  # the original value, as sent
+
+
+def test_coordinates_on_the_limits_and_unknown_fields_are_kept():
+    record = {**GOOD_TASK, "latitude": -90, "longitude": "180", "brandNew": {"nested": [1, 2]}}
+    got = _columns(TASKS, to_row(TASKS, record))
+    assert (got["latitude"], got["longitude"]) == (-90.0, 180.0)
+    assert got["raw"]["brandNew"] == {"nested": [1, 2]}
+    user = _columns(USERS, to_row(USERS, {"userID": 1, "basePoint": {"latitude": 123.0, "longitude": 10}}))
+    assert (user["base_point_latitude"], user["base_point_longitude"]) == (None, 10.0)

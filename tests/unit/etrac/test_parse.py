@@ -281,14 +281,124 @@ def test_trip_without_start_is_rejected() -> None:
 def test_envelopes() -> None:
     assert parse.records_of({"retorno": [1], "code_header": "200"}, "retorno") == [1]
     assert parse.records_of({"conducoes": [2]}, "retorno", "conducoes") == [2]
-    assert parse.records_of({"lista": [3]}, "retorno") == [3]
-    assert parse.records_of({"posicoes": None, "terminal": {}}, "posicoes") == []
-    assert parse.records_of([4], "retorno") == [4]
-    with pytest.raises(ValueError):
-        parse.records_of({"code_header": "200"}, "retorno")
+    assert parse.records_of({"terminal": {"placa": "X"}, "posicoes": []}, "posicoes") == []
+    # Undocumented shapes are not "no data" (they used to be accepted: a bare list, any list
+    # under another key, a null list): each names what it is.
+    for payload, problem in (
+        ({"lista": [3]}, "an object without 'retorno'"),
+        ({"posicoes": None, "terminal": {}}, "'posicoes' is null"),
+        ([4], "a JSON list instead of an object"),
+        (None, "a JSON null instead of an object"),
+        ({"code_header": "200"}, "an object without 'retorno'"),
+        ({"retorno": {"placa": "X"}}, "'retorno' is object"),
+        ({"terminal": [], "posicoes": []}, "'terminal' is list"),
+    ):
+        keys = ("posicoes",) if "posicoes" in str(payload) else ("retorno",)
+        with pytest.raises(ValueError, match=problem):
+            parse.records_of(payload, *keys)
     assert (
         parse.error_message({"erro": "Terminal não encontrado", "code_header": "400"})
         == "Terminal não encontrado"
     )
     assert parse.error_message({"retorno": []}) is None
     assert parse.error_message({"erro": ""}) is None
+
+
+# --------------------------------------------------------------------------- hostile records
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"data_transmissao": "31/02/2025 10:00:00"}, "unreadable data_transmissao: '31/02/2025 10:00:00'"),
+        ({"data_transmissao": "2025-13-45T99:00:00"}, "unreadable data_transmissao: '2025-13-45T99:00:00'"),
+        ({"data_transmissao": "29/02/2025"}, "unreadable data_transmissao"),
+        ({"data_transmissao": {"d": "15/11/2025"}}, "unreadable data_transmissao"),
+        ({"data_transmissao": 1731681130}, "unreadable data_transmissao"),
+        ({"latitude": "91"}, "latitude out of range"),
+        ({"latitude": -90.0001}, "latitude out of range"),
+        ({"longitude": "180,5"}, "longitude out of range"),
+        ({"longitude": -181}, "longitude out of range"),
+        ({"latitude": "abc"}, "unreadable latitude"),
+        ({"latitude": {"graus": -19}}, "unreadable latitude"),
+        ({"latitude": True}, "unreadable latitude"),
+        ({"longitude": [-43.9]}, "unreadable longitude"),
+        ({"placa": {"numero": "ABC1D23"}}, "unreadable placa"),
+    ],
+)
+def test_positions_with_an_impossible_key_field_are_rejected(change: dict, reason: str) -> None:
+    with pytest.raises(Rejected) as info:
+        parse.position_row({**E1_ITEM, **change})
+    assert info.value.reason.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"velocidade": "abc"},
+        {"velocidade": {"kmh": 42}},
+        {"odometro": "muito"},
+        {"odometro_can": [1, 2]},
+        {"horimetro": "1.2.3,4,5"},
+        {"bateria": "abc V"},
+        {"ignicao": {"on": True}},
+        {"ignicao": 2},
+        {"data_gravacao": "31/02/2025 10:00:00"},
+        {"data_gravacao": "2025-13-45T99:00:00"},
+        {"logradouro": {"rua": "Av. Amazonas"}},
+        {"equipamento_serial": ["860000000000001"]},
+    ],
+)
+def test_positions_with_an_unreadable_descriptive_field_load_it_null_kept_in_extra(change: dict) -> None:
+    item = {**E1_ITEM, **change, "novo_campo": "kept"}
+    row = as_dict(parse.position_row(item), parse.POSITION_COLUMNS)
+    ((name, value),) = change.items()
+    assert row[name] is None
+    assert row["extra"] == {"novo_campo": "kept", "_invalid": {name: value}}
+    assert row["data_transmissao"] == LOCAL_1432 and row["latitude"] == pytest.approx(-19.9166813)
+
+
+@pytest.mark.parametrize(
+    ("change", "column"),
+    [
+        ({"latitude": "95"}, "latitude"),
+        ({"longitude": "abc"}, "longitude"),
+        ({"data_transmissao": "31/02/2025 10:00:00"}, "data_transmissao"),
+        ({"descricao": {"modelo": "VW"}}, "descricao"),
+        ({"frota": ["12"]}, "frota"),
+    ],
+)
+def test_terminals_keep_the_vehicle_with_the_bad_field_null_and_the_original_in_raw(
+    change: dict, column: str
+) -> None:
+    item = {**E1_ITEM, **change}
+    row = as_dict(parse.terminal_row(item), parse.TERMINAL_COLUMNS)
+    assert row["placa"] == "ABC1D23" and row[column] is None
+    assert row["raw"] == item
+
+
+@pytest.mark.parametrize(
+    ("change", "column"),
+    [
+        ({"distancia_conducao": "abc"}, "distancia_conducao"),
+        ({"duracao_conducao": "uma hora"}, "duracao_conducao"),
+        ({"data_fim_conducao": "2025-13-45T99:00:00"}, "data_fim_conducao"),
+        ({"latitude_fim_conducao": "-95"}, "latitude_fim_conducao"),
+        ({"longitude_inicio_conducao": {"x": 1}}, "longitude_inicio_conducao"),
+        ({"odometro_fim_conducao": "x"}, "odometro_fim_conducao"),
+        ({"condutor_nome": {"nome": "Ana"}}, "condutor_nome"),
+    ],
+)
+def test_trips_load_an_unreadable_field_null_with_the_original_in_raw(change: dict, column: str) -> None:
+    item = {**TRIP, **change}
+    row = as_dict(parse.trip_row(item), parse.TRIP_COLUMNS)
+    assert row[column] is None and row["raw"] == item
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"data_inicio_conducao": "31/02/2025 06:01:05"}, {"data_inicio_conducao": [1]}, {"placa": {"p": 1}}],
+)
+def test_trips_with_an_unreadable_key_are_rejected(change: dict) -> None:
+    with pytest.raises(Rejected, match="unreadable"):
+        parse.trip_row({**TRIP, **change}, plate=None)
