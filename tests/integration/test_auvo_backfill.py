@@ -5,6 +5,8 @@ the same days loaded one after another."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
@@ -26,30 +28,38 @@ NARROW_RANGE_ENV = {
 }
 
 
-@pytest.mark.slow
-def test_backfill_three_days_with_three_active_runs(pg_server, auvo_sandbox, warehouse_url):
+@contextmanager
+def backfill_stack(
+    pg_server: Any,
+    sandbox: Any,
+    warehouse_url: Any,
+    days: list[date],
+    *,
+    max_active_runs: int,
+    conf: dict[str, Any] | None = None,
+) -> Iterator[AirflowStack]:
+    """A real Airflow pointed at the sandbox and the warehouse, with the backfill of ``days`` created."""
     env = {
         "AIRFLOW_CONN_SYNC_APIS_DB": warehouse_url.airflow_conn_json(),
         "AIRFLOW_CONN_AUVO_API": sandbox_conn_json(
-            auvo_sandbox.base_url, "/v2", "sandbox-api-key", "sandbox-api-token"
+            sandbox.base_url, "/v2", "sandbox-api-key", "sandbox-api-token"
         ),
         **NARROW_RANGE_ENV,
     }
     with AirflowStack(pg_server, extra_env=env, parallelism=8) as stack:
         stack.wait_for_dag("auvo_daily")
         stack.cli("dags", "unpause", "auvo_daily")
-        stack.cli(
-            "backfill",
-            "create",
-            "--dag-id",
-            "auvo_daily",
-            "--from-date",
-            "2025-03-10",
-            "--to-date",
-            "2025-03-12",
-            "--max-active-runs",
-            "3",
-        )
+        args = ["--from-date", days[0].isoformat(), "--to-date", days[-1].isoformat()]
+        args += ["--max-active-runs", str(max_active_runs)]
+        if conf is not None:
+            args += ["--dag-run-conf", json.dumps(conf)]
+        stack.cli("backfill", "create", "--dag-id", "auvo_daily", *args)
+        yield stack
+
+
+@pytest.mark.slow
+def test_backfill_three_days_with_three_active_runs(pg_server, auvo_sandbox, warehouse_url):
+    with backfill_stack(pg_server, auvo_sandbox, warehouse_url, DAYS, max_active_runs=3) as stack:
         # Unpausing also lets the scheduler create the latest scheduled run (catchup=False); it
         # is not part of the backfill and is left out.
         runs = [
@@ -148,30 +158,9 @@ def test_a_concurrent_ten_day_backfill_equals_one_day_after_another(
         drop_database(pg_server, reference)
     assert expected["tasks"][0] > 0 and expected["users"][0] > 0
 
-    env = {
-        "AIRFLOW_CONN_SYNC_APIS_DB": warehouse_url.airflow_conn_json(),
-        "AIRFLOW_CONN_AUVO_API": sandbox_conn_json(
-            auvo_sandbox.base_url, "/v2", "sandbox-api-key", "sandbox-api-token"
-        ),
-        **NARROW_RANGE_ENV,
-    }
-    with AirflowStack(pg_server, extra_env=env, parallelism=8) as stack:
-        stack.wait_for_dag("auvo_daily")
-        stack.cli("dags", "unpause", "auvo_daily")
-        stack.cli(
-            "backfill",
-            "create",
-            "--dag-id",
-            "auvo_daily",
-            "--from-date",
-            TEN_DAYS[0].isoformat(),
-            "--to-date",
-            TEN_DAYS[-1].isoformat(),
-            "--max-active-runs",
-            "4",
-            "--dag-run-conf",
-            json.dumps(BACKFILL_CONF),
-        )
+    with backfill_stack(
+        pg_server, auvo_sandbox, warehouse_url, TEN_DAYS, max_active_runs=4, conf=BACKFILL_CONF
+    ) as stack:
         runs = [
             r for r in stack.wait_for_runs("auvo_daily", expected=10, timeout=900) if r.run_type == "backfill"
         ]

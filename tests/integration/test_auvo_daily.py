@@ -84,6 +84,20 @@ def table_hashes(e: Any) -> dict[str, str]:
     return out
 
 
+def assert_snapshots_match_truth(e: Any) -> None:
+    """Each snapshot table's live rows are the sandbox's current listing, record for record."""
+    for s in STREAMS:
+        if s.mode is not Mode.SNAPSHOT:
+            continue
+        kind = SNAPSHOT_KIND[s.name]
+        key_field = {"users": "userID", "products": "productId"}.get(kind, "id")
+        live = dict(e.q(f"SELECT {s.key.name}, raw FROM auvo.{s.name} WHERE deleted_at IS NULL"))
+        truth = {
+            r[key_field] if s.key.kind != "text" else str(r[key_field]): r for r in e.world.snapshot(kind)
+        }
+        assert live == truth, s.name
+
+
 def live_tasks_on(e: Any, day: date) -> dict[int, Any]:
     rows = e.q(
         "SELECT task_id, raw FROM auvo.tasks WHERE deleted_at IS NULL AND task_date >= %s AND task_date < %s",
@@ -181,16 +195,7 @@ def test_the_warehouse_equals_the_sandbox_ground_truth(env):
         assert expenses == {x["id"]: x for x in env.world.expenses_for_day(day)}, day
     customers = dict(env.q("SELECT customer_id, raw FROM auvo.customers WHERE deleted_at IS NULL"))
     assert customers == {c["id"]: c for c in env.world.customers()}
-    for s in STREAMS:
-        if s.mode is not Mode.SNAPSHOT:
-            continue
-        kind = SNAPSHOT_KIND[s.name]
-        key_field = {"users": "userID", "products": "productId"}.get(kind, "id")
-        live = dict(env.q(f"SELECT {s.key.name}, raw FROM auvo.{s.name} WHERE deleted_at IS NULL"))
-        truth = {
-            r[key_field] if s.key.kind != "text" else str(r[key_field]): r for r in env.world.snapshot(kind)
-        }
-        assert live == truth, s.name
+    assert_snapshots_match_truth(env)
 
 
 LEGACY_DDL = """
@@ -319,16 +324,7 @@ def test_a_deep_backfill_after_a_newer_day_leaves_the_newest_observation(env):
     )
     customers = dict(env.q("SELECT customer_id, raw FROM auvo.customers WHERE deleted_at IS NULL"))
     assert customers == {c["id"]: c for c in env.world.customers()}
-    for s in STREAMS:
-        if s.mode is not Mode.SNAPSHOT:
-            continue
-        kind = SNAPSHOT_KIND[s.name]
-        key_field = {"users": "userID", "products": "productId"}.get(kind, "id")
-        live = dict(env.q(f"SELECT {s.key.name}, raw FROM auvo.{s.name} WHERE deleted_at IS NULL"))
-        truth = {
-            r[key_field] if s.key.kind != "text" else str(r[key_field]): r for r in env.world.snapshot(kind)
-        }
-        assert live == truth, s.name
+    assert_snapshots_match_truth(env)
     assert env.q("SELECT deleted_at IS NOT NULL FROM auvo.users WHERE user_id = %s", user)[0][0]
     statuses = env.q("SELECT DISTINCT status FROM sync_meta.sync_runs WHERE day = %s", day10)
     assert statuses == [("success",)], "a sequential backfill skips nothing"

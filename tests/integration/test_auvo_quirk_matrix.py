@@ -32,19 +32,11 @@ from sync_apis.auvo.task_range import (
     taskdate_filter,
 )
 from tests.conftest import SANDBOX_NOW
-from tests.integration.test_auvo_daily import SNAPSHOT_KIND
+from tests.integration.test_auvo_daily import FAST, SNAPSHOT_KIND
 
 DAY = date(2025, 3, 10)
-# The world's whole history (14 days before the pinned clock, tasks up to 5 days ahead) lies
-# well inside DAY +- 30 days: the narrower taskDate range changes no result, only the request
-# count (5 windows per query instead of 58). The window cases below use the DAG's defaults.
-FAST = {
-    "backoff_base_s": 0.05,
-    "max_attempts": 3,
-    "api_budget_per_minute": 4000,
-    "task_days_back": 30,
-    "task_days_ahead": 30,
-}
+# FAST narrows the taskDate range to +- 30 days (the world's whole history); the window cases
+# below use the DAG's defaults.
 DEFAULT_RANGE = {
     "task_days_back": DEFAULT_DAYS_BACK,
     "task_days_ahead": DEFAULT_DAYS_AHEAD,
