@@ -40,3 +40,15 @@ def test_a_window_filter_spans_its_days_to_the_last_second():
 def test_nonsense_ranges_are_refused(bad):
     with pytest.raises(ValueError, match="task_"):
         TaskRange(**bad)
+
+
+def test_the_params_defaults_come_from_sync_apis_config(monkeypatch):
+    from sync_apis.auvo.sync import task_range_of
+    from sync_apis.auvo.task_range import configured_default
+
+    assert configured_default("task_days_back") == 400
+    monkeypatch.setenv("AIRFLOW__SYNC_APIS__AUVO_TASK_DAYS_BACK", "900")
+    monkeypatch.setenv("AIRFLOW__SYNC_APIS__AUVO_TASK_WINDOW_DAYS", "7")
+    assert (configured_default("task_days_back"), configured_default("task_window_days")) == (900, 7)
+    assert task_range_of({"task_days_back": 5, "task_days_ahead": 6}) == TaskRange(5, 6, 14)
+    assert task_range_of({}) == TaskRange()
