@@ -11,7 +11,8 @@ yesterday; `airflow dags test auvo_daily 2025-03-10`, a manual trigger for that 
 2. `sync_stream` — one mapped task per stream (see `plugins/sync_apis/auvo/streams.py`), each in
    its own transaction: a failing stream is red and retried alone while the others finish.
    - `tasks`: the day by `taskDate`, plus everything with `dateLastUpdate` in the day (minus the
-     overlap), plus `GetDeletedTasks` → `deleted_at`;
+     overlap) and a `taskDate` within `task_days_back`/`task_days_ahead` of it (asked in windows
+     of `task_window_days`), plus `GetDeletedTasks` (same range) → `deleted_at`;
    - `customers`: `dateLastUpdate` watermark minus the overlap;
    - `expenses`: the day by expense date;
    - users, teams, task types, segments, keywords, questionnaires, customer groups, equipments
@@ -23,7 +24,12 @@ Every stream emits an Asset event for its table (`auvo.<table>`), through the al
 
 **Params**: `streams` (empty = all), `overlap_minutes`, `api_budget_per_minute` (Auvo allows 400 per
 IP; the run paces itself under it: at most 4 stream tasks run at once across all runs of this DAG,
-each at budget × 0.9 / 4), `backoff_base_s`, `max_attempts`, `max_orphan_ratio`.
+each at budget × 0.9 / 4), `backoff_base_s`, `max_attempts`, `read_timeout_s`, `max_orphan_ratio`,
+`task_days_back` / `task_days_ahead` / `task_window_days` (defaults 400 / 400 / 14, or
+`[sync_apis] auvo_task_days_back` / `auvo_task_days_ahead` / `auvo_task_window_days`).
+
+Older never overwrites newer: tasks and customers merge by `dateLastUpdate`; a snapshot fetched
+before another run wrote that stream is not merged (its `sync_runs` row says `skipped`).
 
 **Schedule / on-off**: 01:05 local, changed with `[sync_apis] auvo_daily_run_at` (or
 `AIRFLOW__SYNC_APIS__AUVO_DAILY_RUN_AT`); switch the sync off by pausing the DAG.
@@ -43,6 +49,7 @@ from airflow.providers.common.sql.operators.sql import SQLCheckOperator
 from airflow.sdk import DAG, Asset, AssetAlias, Param, get_current_context, task
 
 from sync_apis.auvo.streams import STREAM_PARALLELISM, STREAMS
+from sync_apis.auvo.task_range import configured_default
 from sync_apis.config import WAREHOUSE_CONN_TEMPLATE
 from sync_apis.dag_defaults import DEFAULT_ARGS, MACROS, START_DATE, daily_timetable
 from sync_apis.sql_files import SQL_DIR
@@ -93,6 +100,29 @@ with DAG(
             5.0, type="number", minimum=0, description="First retry wait (jittered, doubling)."
         ),
         "max_attempts": Param(6, type="integer", minimum=1, description="HTTP attempts per request."),
+        "read_timeout_s": Param(
+            120, type="number", minimum=1, description="Seconds to wait for one Auvo answer."
+        ),
+        "task_days_back": Param(
+            configured_default("task_days_back"),
+            type="integer",
+            minimum=0,
+            description="Updated/deleted tasks are looked for with a taskDate up to this many days "
+            "before the run's day ([sync_apis] auvo_task_days_back).",
+        ),
+        "task_days_ahead": Param(
+            configured_default("task_days_ahead"),
+            type="integer",
+            minimum=0,
+            description="... and up to this many days after it ([sync_apis] auvo_task_days_ahead).",
+        ),
+        "task_window_days": Param(
+            configured_default("task_window_days"),
+            type="integer",
+            minimum=1,
+            description="That range is asked in taskDate windows of at most this many days "
+            "([sync_apis] auvo_task_window_days).",
+        ),
         "max_orphan_ratio": Param(
             1.0,
             type="number",

@@ -46,6 +46,13 @@ class Table:
     ``columns`` are the columns filled from staging, key included, in the order of the row
     tuples given to ``Stage.copy``. ``synced_at`` (and ``deleted_at`` when ``soft_delete``) are
     managed here and must not be listed.
+
+    ``version_column`` names a loaded column that stamps a record's version (Auvo's
+    ``date_last_update``). Merges then never replace a row with an *older* version, so a deep
+    or concurrent backfill that fetched a record before a newer run did cannot undo that run:
+    an incoming row replaces the stored one only when its stamp is later, or equal and its
+    load began no earlier (``synced_at``). A NULL stamp is unknown, i.e. oldest: it never
+    replaces a stamped row, and a stamped row always replaces it.
     """
 
     schema: str
@@ -54,11 +61,16 @@ class Table:
     columns: tuple[str, ...]
     soft_delete: bool = False
     synced_at: bool = True
+    version_column: str | None = None
 
     def __post_init__(self) -> None:
         missing = [k for k in self.key if k not in self.columns]
         if missing:
             raise ValueError(f"{self.qualified}: key columns {missing} are not among the loaded columns")
+        if self.version_column is not None and self.version_column not in self.value_columns:
+            raise ValueError(
+                f"{self.qualified}: version column {self.version_column!r} is not a loaded non-key column"
+            )
         managed = {"synced_at", "deleted_at"} & set(self.columns)
         if managed:
             raise ValueError(
@@ -76,6 +88,22 @@ class Table:
     @property
     def value_columns(self) -> tuple[str, ...]:
         return tuple(c for c in self.columns if c not in self.key)
+
+    def not_older(self) -> sql.Composable:
+        """ON CONFLICT condition: the incoming row (EXCLUDED) is not older than the stored (t).
+
+        Always true without a ``version_column``.
+        """
+        if self.version_column is None:
+            return sql.SQL("true")
+        new, old = (
+            sql.SQL("{}.{}").format(sql.SQL(a), sql.Identifier(self.version_column))
+            for a in ("EXCLUDED", "t")
+        )
+        tie = sql.SQL("EXCLUDED.synced_at >= t.synced_at") if self.synced_at else sql.SQL("true")
+        return sql.SQL(
+            "({old} IS NULL OR ({new} IS NOT NULL AND ({new} > {old} OR ({new} = {old} AND {tie}))))"
+        ).format(new=new, old=old, tie=tie)
 
 
 @dataclass
@@ -129,6 +157,7 @@ class RunSummary:
     api_total: int | None
     waited_s: float
     duration_s: float
+    skipped: str | None = None
 
     def line(self) -> str:
         day = f" {self.day.isoformat()}" if self.day else ""
@@ -139,7 +168,7 @@ class RunSummary:
             f"rejected {self.rows_rejected:,}, marked deleted {self.rows_deleted:,}; "
             f"{self.requests:,} requests, {self.pages:,} pages, {self.retries} retries, "
             f"waited {self.waited_s:.1f} s, {self.duration_s:.1f} s"
-        )
+        ) + (f"; skipped: {self.skipped}" if self.skipped else "")
 
 
 # --------------------------------------------------------------------------- values
@@ -220,41 +249,65 @@ class Stage:
         ``only_new`` inserts keys the table lacks and never rewrites an existing row: for a source
         that is not the authority for a record (e-Track's latest-position snapshot vs the day's
         history), so the two cannot overwrite each other back and forth.
+
+        A soft-deleted row that is staged again comes back (``deleted_at`` cleared), subject to
+        the table's ``version_column`` like any other change: an older version does not
+        resurrect a record a newer one saw deleted (see ``merge_tombstones``).
         """
+        t = self.table
+        # Only rows whose content changed are rewritten: a re-run of the same day touches
+        # nothing, and "updated" counts real changes.
+        compared = [*t.value_columns, *(["deleted_at"] if t.soft_delete else [])]
+        update_when: sql.Composable | None = None
+        if compared and not only_new:
+            changed = sql.SQL("ROW({}) IS DISTINCT FROM ROW({})").format(
+                sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in compared),
+                sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in compared),
+            )
+            update_when = sql.SQL("{} AND {}").format(changed, t.not_older())
+        result = self._upsert(sql.SQL("NULL::timestamptz") if t.soft_delete else None, update_when)
+        self.load.inserted += result.inserted
+        self.load.updated += result.updated
+        return result
+
+    def merge_tombstones(self, deleted_at: sql.Composable) -> MergeResult:
+        """Write the staged rows as deleted records, ``deleted_at`` computed per row by ``deleted_at``
+        (an SQL expression over the staged columns, e.g. the deletion's stamp).
+
+        Keys the table lacks are inserted as tombstones (counted inserted), so the deletion is on
+        record; a live row takes the staged (deleted) version and ``deleted_at`` (counted deleted)
+        unless it is newer by ``version_column``, so an old run's stale deletion cannot hide a
+        newer version. A row already deleted keeps its first ``deleted_at``: re-running is a no-op.
+        """
+        t = self.table
+        if not t.soft_delete:
+            raise ValueError(f"{t.qualified} has no deleted_at column")
+        result = self._upsert(deleted_at, sql.SQL("t.deleted_at IS NULL AND {}").format(t.not_older()))
+        self.load.inserted += result.inserted
+        self.load.deleted += result.updated
+        return result
+
+    def _upsert(self, deleted_at: sql.Composable | None, update_when: sql.Composable | None) -> MergeResult:
+        """INSERT the last staged row of each key; on conflict update when ``update_when`` holds
+        (``None``: never). ``deleted_at``: the value written to the managed column, if any."""
         t = self.table
         self.load.lock_source()
         key = sql.SQL(", ").join(map(sql.Identifier, t.key))
         cols = sql.SQL(", ").join(map(sql.Identifier, t.columns))
         insert_cols = list(t.columns)
         select_vals: list[sql.Composable] = [sql.Identifier(c) for c in t.columns]
-        sets: list[sql.Composable] = [
-            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in t.value_columns
-        ]
-        compare_target: list[sql.Composable] = [
-            sql.SQL("t.{}").format(sql.Identifier(c)) for c in t.value_columns
-        ]
-        compare_new: list[sql.Composable] = [
-            sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in t.value_columns
-        ]
         if t.synced_at:
             insert_cols.append("synced_at")
             select_vals.append(sql.SQL("now()"))
-            sets.append(sql.SQL("synced_at = EXCLUDED.synced_at"))
-        if t.soft_delete:
-            sets.append(sql.SQL("deleted_at = NULL"))
-            compare_target.append(sql.SQL("t.deleted_at"))
-            compare_new.append(sql.SQL("NULL::timestamptz"))
-        conflict: sql.Composable
-        if sets and not only_new:
-            # Only rows whose content changed are rewritten: a re-run of the same day touches
-            # nothing, and "updated" counts real changes.
-            conflict = sql.SQL("DO UPDATE SET {} WHERE ROW({}) IS DISTINCT FROM ROW({})").format(
-                sql.SQL(", ").join(sets),
-                sql.SQL(", ").join(compare_target),
-                sql.SQL(", ").join(compare_new),
-            )
-        else:
-            conflict = sql.SQL("DO NOTHING")
+        if deleted_at is not None:
+            insert_cols.append("deleted_at")
+            select_vals.append(deleted_at)
+        sets = [
+            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in insert_cols if c not in t.key
+        ]
+        conflict: sql.Composable = sql.SQL("DO NOTHING")
+        if update_when is not None and sets:
+            conflict = sql.SQL("DO UPDATE SET {} WHERE {}").format(sql.SQL(", ").join(sets), update_when)
         stmt = sql.SQL(
             "INSERT INTO {target} AS t ({insert_cols}) "
             "SELECT {select_vals} FROM ("
@@ -273,10 +326,7 @@ class Stage:
         with self.load.conn.cursor() as cur:
             cur.execute(stmt)
             flags = [r[0] for r in cur.fetchall()]
-        result = MergeResult(inserted=sum(1 for f in flags if f), updated=sum(1 for f in flags if not f))
-        self.load.inserted += result.inserted
-        self.load.updated += result.updated
-        return result
+        return MergeResult(inserted=sum(1 for f in flags if f), updated=sum(1 for f in flags if not f))
 
     def mark_missing_deleted(self, where: sql.Composable | None = None) -> int:
         """Soft-delete target rows (optionally only those matching ``where``) absent from the stage.
@@ -380,6 +430,35 @@ class Load:
                 )
             self._locked = True
 
+    def superseded_by(self) -> str | None:
+        """Why this load must not be written, or None.
+
+        For full-listing snapshots, whose only version is *when* they were fetched: if another
+        load of the same (source, stream) succeeded after this load's transaction began, that
+        load may have fetched after this one did, so this one's rows and deletions may be older
+        than what is stored. Called under the source's merge lock (taken here), which orders the
+        decision with that load's commit. Every load that *is* written therefore began after the
+        previous written one had finished: written snapshots never overlap in time and never go
+        back. ``now()`` is this transaction's start, before its first request; ``finished_at``
+        is written by the database's clock after the other load's last request, so worker clocks
+        play no part.
+        """
+        self.lock_source()
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT run_id, finished_at FROM sync_meta.sync_runs "
+                "WHERE source = %s AND stream = %s AND status = 'success' AND finished_at >= now() "
+                "ORDER BY finished_at DESC LIMIT 1",
+                (self.run.source, self.run.stream),
+            )
+            row = cur.fetchone()
+        if row is None:
+            return None
+        return (
+            f"a newer snapshot was written meanwhile (run {row[0]}, finished {row[1].isoformat()}, "
+            "after this run began fetching); not merged, no deletions decided"
+        )
+
     def reject(self, reason: str, raw: Any) -> None:
         """Keep a record we could not use, with why. The same record twice is kept once.
 
@@ -452,8 +531,13 @@ class Load:
         rows_received: int,
         api_total: int | None = None,
         waited_s: float = 0.0,
+        skipped: str | None = None,
     ) -> RunSummary:
-        """Write the sync_runs row (same transaction as the data) and return the summary."""
+        """Write the sync_runs row (same transaction as the data) and return the summary.
+
+        ``skipped``: why nothing was written (``superseded_by``); the row's status is then
+        'skipped' and ``error`` holds the reason.
+        """
         self.flush_rejects()
         self.summary = RunSummary(
             source=self.run.source,
@@ -470,8 +554,10 @@ class Load:
             api_total=api_total,
             waited_s=waited_s,
             duration_s=time.monotonic() - self.started,
+            skipped=skipped,
         )
-        _write_run_row(self.conn, self.run, self.started_wall, "success", self.summary, None)
+        status = "skipped" if skipped else "success"
+        _write_run_row(self.conn, self.run, self.started_wall, status, self.summary, skipped)
         return self.summary
 
 

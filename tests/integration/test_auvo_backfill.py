@@ -1,9 +1,14 @@
-"""`airflow backfill create … --max-active-runs 3` through a real scheduler, api-server and
-dag-processor: three local days, loaded concurrently, no duplicates, equal to the sandbox."""
+"""`airflow backfill create … --max-active-runs N` through a real scheduler, api-server and
+dag-processor: local days loaded concurrently, no duplicates, equal to the sandbox, and equal to
+the same days loaded one after another."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -11,33 +16,50 @@ import pytest
 from sync_apis.auvo.parse import local_time
 from tests.conftest import sandbox_conn_json
 from tests.support.airflow_stack import AirflowStack
+from tests.support.pg import create_database, drop_database
 
 DAYS = [date(2025, 3, 10), date(2025, 3, 11), date(2025, 3, 12)]
+# The sandbox world's whole history lies within +- 30 days of these days: set through
+# [sync_apis] (the Params' defaults), the narrower taskDate range changes no result, only the
+# request count, also for the scheduled run that unpausing creates.
+NARROW_RANGE_ENV = {
+    "AIRFLOW__SYNC_APIS__AUVO_TASK_DAYS_BACK": "30",
+    "AIRFLOW__SYNC_APIS__AUVO_TASK_DAYS_AHEAD": "30",
+}
 
 
-@pytest.mark.slow
-def test_backfill_three_days_with_three_active_runs(pg_server, auvo_sandbox, warehouse_url):
+@contextmanager
+def backfill_stack(
+    pg_server: Any,
+    sandbox: Any,
+    warehouse_url: Any,
+    days: list[date],
+    *,
+    max_active_runs: int,
+    conf: dict[str, Any] | None = None,
+) -> Iterator[AirflowStack]:
+    """A real Airflow pointed at the sandbox and the warehouse, with the backfill of ``days`` created."""
     env = {
         "AIRFLOW_CONN_SYNC_APIS_DB": warehouse_url.airflow_conn_json(),
         "AIRFLOW_CONN_AUVO_API": sandbox_conn_json(
-            auvo_sandbox.base_url, "/v2", "sandbox-api-key", "sandbox-api-token"
+            sandbox.base_url, "/v2", "sandbox-api-key", "sandbox-api-token"
         ),
+        **NARROW_RANGE_ENV,
     }
     with AirflowStack(pg_server, extra_env=env, parallelism=8) as stack:
         stack.wait_for_dag("auvo_daily")
         stack.cli("dags", "unpause", "auvo_daily")
-        stack.cli(
-            "backfill",
-            "create",
-            "--dag-id",
-            "auvo_daily",
-            "--from-date",
-            "2025-03-10",
-            "--to-date",
-            "2025-03-12",
-            "--max-active-runs",
-            "3",
-        )
+        args = ["--from-date", days[0].isoformat(), "--to-date", days[-1].isoformat()]
+        args += ["--max-active-runs", str(max_active_runs)]
+        if conf is not None:
+            args += ["--dag-run-conf", json.dumps(conf)]
+        stack.cli("backfill", "create", "--dag-id", "auvo_daily", *args)
+        yield stack
+
+
+@pytest.mark.slow
+def test_backfill_three_days_with_three_active_runs(pg_server, auvo_sandbox, warehouse_url):
+    with backfill_stack(pg_server, auvo_sandbox, warehouse_url, DAYS, max_active_runs=3) as stack:
         # Unpausing also lets the scheduler create the latest scheduled run (catchup=False); it
         # is not part of the backfill and is left out.
         runs = [
@@ -71,3 +93,88 @@ def test_backfill_three_days_with_three_active_runs(pg_server, auvo_sandbox, war
         ).fetchone()
         assert customers[0] == customers[1] == len(auvo_sandbox.world.customers())
     assert concurrent >= 2  # the runs really overlapped
+
+
+TEN_DAYS = [date(2025, 3, 3) + timedelta(days=i) for i in range(10)]
+# Two snapshot streams keep the snapshot question in play (which of two overlapping runs writes);
+# the other eleven take the same code path and would only add task instances.
+BACKFILL_STREAMS = ["users", "task_types", "customers", "expenses", "tasks"]
+BACKFILL_CONF = {"streams": BACKFILL_STREAMS, "api_budget_per_minute": 4000, "backoff_base_s": 0.05}
+# Through [sync_apis], so the scheduled run that unpausing creates is as narrow as the backfill.
+NARROW_RANGE_ENV = {
+    "AIRFLOW__SYNC_APIS__AUVO_TASK_DAYS_BACK": "30",
+    "AIRFLOW__SYNC_APIS__AUVO_TASK_DAYS_AHEAD": "30",
+}
+
+
+def content_hashes(url: str) -> dict[str, Any]:
+    """Every table the backfill writes, every column but synced_at, in key order; the watermarks."""
+    from sync_apis.auvo.streams import BY_NAME
+
+    out: dict[str, Any] = {}
+    with psycopg.connect(url) as conn:
+        for name in BACKFILL_STREAMS:
+            key = BY_NAME[name].key.name
+            out[name] = conn.execute(
+                f"SELECT count(*), md5(coalesce(string_agg((to_jsonb(t) - 'synced_at')::text, '|' "
+                f"ORDER BY t.{key}), '')) FROM auvo.{name} t"
+            ).fetchone()
+        out["watermarks"] = conn.execute(
+            "SELECT source, stream, value FROM sync_meta.watermarks ORDER BY 1, 2"
+        ).fetchall()
+    return out
+
+
+def load_days_one_after_another(url: str, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reference: the same days and streams, one at a time, through the tasks' own code."""
+    from sync_apis.auvo import sync
+    from sync_apis.auvo.streams import select
+    from sync_apis.auvo.task_range import TaskRange
+    from sync_apis.sql_files import sql_files
+    from sync_apis.warehouse import RunInfo, run_schema_files
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AUVO_API",
+        sandbox_conn_json(sandbox.base_url, "/v2", "sandbox-api-key", "sandbox-api-token"),
+    )
+    hook = sync.make_hook("auvo_api", budget_per_minute=4000, backoff_base_s=0.05, max_attempts=3)
+    with psycopg.connect(url, autocommit=True) as conn:
+        run_schema_files(conn, sql_files("sync_meta") + sql_files("auvo"))
+        for day in TEN_DAYS:
+            for stream in select(BACKFILL_STREAMS):
+                run = RunInfo("auvo", stream, day, f"sequential-{day}", "auvo_daily", "sync_stream")
+                sync.sync_stream(conn, hook, stream, sync.window_for(day, 10, TaskRange(30, 30)), run)
+
+
+@pytest.mark.slow
+def test_a_concurrent_ten_day_backfill_equals_one_day_after_another(
+    pg_server, auvo_sandbox, warehouse_url, monkeypatch
+):
+    reference = create_database(pg_server, "sync_apis_test_sequential")
+    try:
+        load_days_one_after_another(reference.url, auvo_sandbox, monkeypatch)
+        expected = content_hashes(reference.url)
+    finally:
+        drop_database(pg_server, reference)
+    assert expected["tasks"][0] > 0 and expected["users"][0] > 0
+
+    with backfill_stack(
+        pg_server, auvo_sandbox, warehouse_url, TEN_DAYS, max_active_runs=4, conf=BACKFILL_CONF
+    ) as stack:
+        runs = [
+            r for r in stack.wait_for_runs("auvo_daily", expected=10, timeout=900) if r.run_type == "backfill"
+        ]
+        assert [r.state for r in runs] == ["success"] * 10, stack.logs()
+        concurrent = stack.max_concurrent_runs("auvo_daily")
+
+    assert content_hashes(warehouse_url.url) == expected
+    assert concurrent >= 2  # the runs really overlapped
+    with psycopg.connect(warehouse_url.url) as conn:
+        statuses = dict(
+            conn.execute(
+                "SELECT status, count(*) FROM sync_meta.sync_runs WHERE day = ANY(%s) GROUP BY status",
+                (TEN_DAYS,),
+            ).fetchall()
+        )
+    # Every (day, stream) has its row; snapshots that overlapped a newer write say 'skipped'.
+    assert sum(statuses.values()) == 10 * len(BACKFILL_STREAMS) and "failed" not in statuses, statuses

@@ -18,7 +18,15 @@ from sync_apis.auvo.parse import local_time
 from sync_apis.auvo.streams import STREAMS, Mode
 
 DAY = date(2025, 3, 10)
-FAST = {"backoff_base_s": 0.05, "max_attempts": 3, "api_budget_per_minute": 4000}
+# The sandbox world's whole history lies within +- 30 days of any test day: the narrower
+# taskDate range changes no result, only the request count (5 windows per query, not 58).
+FAST = {
+    "backoff_base_s": 0.05,
+    "max_attempts": 3,
+    "api_budget_per_minute": 4000,
+    "task_days_back": 30,
+    "task_days_ahead": 30,
+}
 SNAPSHOT_KIND = {  # our table -> the sandbox's kind
     "users": "users",
     "teams": "teams",
@@ -74,6 +82,20 @@ def table_hashes(e: Any) -> dict[str, str]:
             f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.{s.key.name}), '')) FROM auvo.{s.name} t"
         )[0][0]
     return out
+
+
+def assert_snapshots_match_truth(e: Any) -> None:
+    """Each snapshot table's live rows are the sandbox's current listing, record for record."""
+    for s in STREAMS:
+        if s.mode is not Mode.SNAPSHOT:
+            continue
+        kind = SNAPSHOT_KIND[s.name]
+        key_field = {"users": "userID", "products": "productId"}.get(kind, "id")
+        live = dict(e.q(f"SELECT {s.key.name}, raw FROM auvo.{s.name} WHERE deleted_at IS NULL"))
+        truth = {
+            r[key_field] if s.key.kind != "text" else str(r[key_field]): r for r in e.world.snapshot(kind)
+        }
+        assert live == truth, s.name
 
 
 def live_tasks_on(e: Any, day: date) -> dict[int, Any]:
@@ -173,16 +195,7 @@ def test_the_warehouse_equals_the_sandbox_ground_truth(env):
         assert expenses == {x["id"]: x for x in env.world.expenses_for_day(day)}, day
     customers = dict(env.q("SELECT customer_id, raw FROM auvo.customers WHERE deleted_at IS NULL"))
     assert customers == {c["id"]: c for c in env.world.customers()}
-    for s in STREAMS:
-        if s.mode is not Mode.SNAPSHOT:
-            continue
-        kind = SNAPSHOT_KIND[s.name]
-        key_field = {"users": "userID", "products": "productId"}.get(kind, "id")
-        live = dict(env.q(f"SELECT {s.key.name}, raw FROM auvo.{s.name} WHERE deleted_at IS NULL"))
-        truth = {
-            r[key_field] if s.key.kind != "text" else str(r[key_field]): r for r in env.world.snapshot(kind)
-        }
-        assert live == truth, s.name
+    assert_snapshots_match_truth(env)
 
 
 LEGACY_DDL = """
@@ -280,3 +293,38 @@ def test_the_orphan_check_can_fail(env):
     assert states["check_keys"].endswith("success") and states["check_day_totals"].endswith("success")
     second = env.run(DAY, expect_success=False, max_orphan_ratio=1.0)
     assert second["check_orphans"].endswith("success"), second  # the default only reports
+
+
+def test_a_deep_backfill_after_a_newer_day_leaves_the_newest_observation(env):
+    """Day 12 is loaded, the world changes, then day 10 is backfilled.
+
+    The backfill fetches *after* the change: its snapshot of users & co. is the newest
+    observation there is and must be written (a rule "skip days older than the newest loaded"
+    would keep day 12's stale snapshot); its tasks and customers are newer too. Every row the
+    two runs observed equals the sandbox's ground truth now.
+    """
+    day10, day12 = date(2025, 3, 10), date(2025, 3, 12)
+    env.run(day12)
+    # A deletion made now is seen by the run whose window holds "now" (today's), not by day 10's:
+    # the concurrent case of test_auvo_newer_wins covers deletions.
+    edited = env.world.tasks_for_day(day10)[0]["taskID"]
+    env.world.update_task(edited, orientation="Trocar o compressor")
+    customer = env.world.customers()[3]["id"]
+    env.world.update_customer(customer, description="Cliente Renomeado")
+    user = env.world.snapshot("users")[-1]["userID"]
+    env.world.remove_entity("users", user)
+    env.world.update_entity("teams", env.world.snapshot("teams")[0]["id"], description="Equipe Nova")
+    env.world.add_entity("keywords", {"description": "palavra nova"})
+
+    env.run(day10)
+    for day in (day10, day12):
+        assert live_tasks_on(env, day) == {t["taskID"]: t for t in env.world.tasks_for_day(day)}, day
+    assert (
+        env.q("SELECT orientation FROM auvo.tasks WHERE task_id = %s", edited)[0][0] == "Trocar o compressor"
+    )
+    customers = dict(env.q("SELECT customer_id, raw FROM auvo.customers WHERE deleted_at IS NULL"))
+    assert customers == {c["id"]: c for c in env.world.customers()}
+    assert_snapshots_match_truth(env)
+    assert env.q("SELECT deleted_at IS NOT NULL FROM auvo.users WHERE user_id = %s", user)[0][0]
+    statuses = env.q("SELECT DISTINCT status FROM sync_meta.sync_runs WHERE day = %s", day10)
+    assert statuses == [("success",)], "a sequential backfill skips nothing"

@@ -12,6 +12,7 @@ pages: page 2+ is where sort order, prevPage links and repeated pages matter.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,11 +24,26 @@ import pytest
 
 from sync_apis.auvo.parse import local_time
 from sync_apis.auvo.streams import BY_NAME, Mode
+from sync_apis.auvo.task_range import (
+    DEFAULT_DAYS_AHEAD,
+    DEFAULT_DAYS_BACK,
+    DEFAULT_WINDOW_DAYS,
+    TaskRange,
+    taskdate_filter,
+)
 from tests.conftest import SANDBOX_NOW
-from tests.integration.test_auvo_daily import SNAPSHOT_KIND
+from tests.integration.test_auvo_daily import FAST, SNAPSHOT_KIND
 
 DAY = date(2025, 3, 10)
-FAST = {"backoff_base_s": 0.05, "max_attempts": 3, "api_budget_per_minute": 4000}
+# FAST narrows the taskDate range to +- 30 days (the world's whole history); the window cases
+# below use the DAG's defaults.
+DEFAULT_RANGE = {
+    "task_days_back": DEFAULT_DAYS_BACK,
+    "task_days_ahead": DEFAULT_DAYS_AHEAD,
+    "task_window_days": DEFAULT_WINDOW_DAYS,
+}
+DEFAULT_WINDOWS = len(TaskRange().windows(DAY))
+READ_TIMEOUT_S = 2.0
 # ~130 tasks on DAY (2 pages), ~240 customers (3 pages), a multi-page updated-since listing.
 WORLD: dict[str, Any] = {"seed": 7, "history_days": 14, "tasks_per_day": 200, "customers": 230}
 KEY_FIELD = {"users": "userID", "products": "productId"}  # real-data key names; others "id"
@@ -211,9 +227,16 @@ CASES: dict[str, Case] = {
     ),
     "empty_404_json": Case({"empty_404_body": "json", "segments": 0}, ["segments", "tasks", "expenses"]),
     "prev_page_link": Case({"prev_page_link": True}, ["tasks", "customers"]),
-    # §6.3 item 2: latency grows with the window (capped low here; the real cap is the timeout).
+    # §8.5 "maximum task date range": 400 above a configured number of days; the default range
+    # and windows, as a scheduled run sends them.
+    "max_task_window_days": Case({"max_task_window_days": 31}, ["tasks"], conf=DEFAULT_RANGE),
+    # §6.3 item 2: latency grows with the window. Scaled down 60 times (4 ms per window day, a
+    # 2 s read timeout in place of 120 s): the whole 801-day range as one window would take
+    # 3.2 s and time out, a 14-day window answers in 56 ms.
     "wide_windows_are_slow": Case(
-        {"task_latency_s_per_window_day": 0.01, "task_latency_max_s": 0.25}, ["tasks"]
+        {"task_latency_s_per_window_day": 0.004, "task_latency_max_s": 5.0},
+        ["tasks"],
+        conf={**DEFAULT_RANGE, "read_timeout_s": READ_TIMEOUT_S},
     ),
     "duplicate_page": Case(
         {},
@@ -248,9 +271,16 @@ def check_switch_bit(name: str, e: Env) -> None:
     elif name in ("sort_key_date", "prev_page_link", "page_size_over_max_reject"):
         # 2 pages of the day's tasks + 10 of the updated ones + 1 deleted; 3 pages of customers.
         assert pages_loaded(e, "tasks") >= 12 and pages_loaded(e, "customers") == 3
+    elif name == "max_task_window_days":
+        codes = e.statuses("/v2/tasks")
+        assert 400 not in codes, "a window wider than the API's maximum was sent"
+        # The day's page(s), then every window of both queries: at least one request each.
+        assert len(codes) >= 1 + 2 * DEFAULT_WINDOWS
     elif name == "wide_windows_are_slow":
         took = e.q("SELECT duration_s FROM sync_meta.sync_runs WHERE stream = 'tasks'")[0][0]
-        assert took >= 11 * 0.25, took  # 10 updated + 1 deleted page(s) at the latency cap
+        # The latency was really served: 2 x 58 windows of 14 days at 4 ms per window day.
+        assert took >= 2 * 801 * 0.004, took
+        check_the_whole_range_in_one_window_times_out(e)
     elif name == "customer_groups_bare":
         assert e.q("SELECT count(*) FROM auvo.customer_groups")[0][0] == len(
             e.world.snapshot("customerGroups")
@@ -270,6 +300,18 @@ def check_switch_bit(name: str, e: Env) -> None:
         assert codes.count(503) == 3 and codes.count(502) == 2 and codes.count(500) == 1
         retries = dict(e.q("SELECT stream, retries FROM sync_meta.sync_runs WHERE day = %s", DAY))
         assert retries["tasks"] >= 3 and retries["customers"] >= 2
+
+
+def check_the_whole_range_in_one_window_times_out(e: Env) -> None:
+    """What the case guards against: the same range as one window exceeds the read timeout."""
+    from sync_apis.auvo.hook import AuvoHook
+    from sync_apis.http import ApiError, HttpPolicy
+
+    hook = AuvoHook("auvo_api", policy=HttpPolicy(read_timeout=READ_TIMEOUT_S, max_attempts=1))
+    (first, _), (_, last) = TaskRange().windows(DAY)[0], TaskRange().windows(DAY)[-1]
+    flt = {**taskdate_filter(first, last), "dateLastUpdate": f"{DAY.isoformat()}T00:00:00"}
+    with pytest.raises(ApiError, match="ReadTimeout"):
+        hook.get("tasks/", {"paramFilter": json.dumps(flt), "page": 1, "pageSize": 100})
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -369,16 +411,3 @@ def test_short_tokens_that_expire_mid_run_are_renewed(env: Env) -> None:
     expired = env.statuses("/v2/").count(401)
     assert expired >= 3, "tokens expired mid-listing"  # the tasks stream alone makes 13 calls
     assert env.statuses("/v2/login").count(200) == len(streams) + expired  # one re-login per 401
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known gap: the updated-since task queries send a 2000..2099 taskDate window (§7), which "
-    "an API enforcing a maximum date range answers with 400; see the report of this module",
-)
-def test_a_maximum_task_date_range(env: Env) -> None:
-    """§8.5 "maximum task date range": 400 above a configured number of days."""
-    env.sandbox.config.update({"max_task_window_days": 31})
-    env.run(DAY, streams=["tasks", "users", "customers"])
-    assert_matches_truth(env, ["tasks", "users", "customers"])

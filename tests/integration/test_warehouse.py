@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from sync_apis.sql_files import sql_files
 from sync_apis.warehouse import RunInfo, Table, json_text, open_load, run_schema_files
@@ -223,3 +224,124 @@ def test_distinct_keys_counts_ids_not_records(db) -> None:
         stage = ld.stage(THINGS)
         stage.copy([(1, "a", {}), (2, "b", {}), (2, "b", {})])
         assert stage.rows == 3 and stage.distinct_keys() == 2
+
+
+# --------------------------------------------------------------------------- newer never loses
+
+VERSIONED = Table(
+    "demo",
+    "versioned",
+    key=("thing_id",),
+    columns=("thing_id", "name", "stamp", "raw"),
+    soft_delete=True,
+    version_column="stamp",
+)
+T0 = datetime(2025, 3, 10, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def vdb(db):
+    db.execute(
+        "CREATE TABLE demo.versioned (thing_id bigint PRIMARY KEY, name text, stamp timestamptz, "
+        "raw jsonb NOT NULL, synced_at timestamptz NOT NULL, deleted_at timestamptz)"
+    )
+    return db
+
+
+def vload(conn, rows, *, tombstones: bool = False, run_id: str = "r1"):
+    with open_load(conn, run(stream="versioned", run_id=run_id)) as ld:
+        stage = ld.stage(VERSIONED)
+        stage.copy(rows)
+        result = stage.merge_tombstones(sql.SQL("coalesce(stamp, now())")) if tombstones else stage.merge()
+        ld.finish(requests=1, pages=1, retries=0, rows_received=len(rows))
+    return result
+
+
+def vrows(conn):
+    return {
+        r[0]: r[1:]
+        for r in conn.execute("SELECT thing_id, name, stamp, deleted_at FROM demo.versioned").fetchall()
+    }
+
+
+def test_an_older_stamp_never_replaces_a_newer_one(vdb) -> None:
+    hour = timedelta(hours=1)
+    vload(
+        vdb, [(1, "new", T0, {}), (2, "old", T0 - hour, {}), (3, "stamped", T0, {}), (4, "unknown", None, {})]
+    )
+    result = vload(
+        vdb,
+        [
+            (1, "older", T0 - hour, {}),  # older: ignored
+            (2, "newer", T0, {}),  # newer: wins
+            (3, "unknown", None, {}),  # no stamp: cannot prove it is newer, ignored
+            (4, "stamped", T0 - hour, {}),  # a stamp beats no stamp
+        ],
+    )
+    assert (result.inserted, result.updated) == (0, 2)
+    assert vrows(vdb) == {
+        1: ("new", T0, None),
+        2: ("newer", T0, None),
+        3: ("stamped", T0, None),
+        4: ("stamped", T0 - hour, None),
+    }
+
+
+def test_an_equal_stamp_from_a_load_that_began_earlier_does_not_win(vdb, warehouse_url) -> None:
+    vload(vdb, [(1, "first", T0, {})])
+    with open_load(vdb, run(stream="versioned", run_id="early")) as early:
+        with psycopg.connect(warehouse_url.url) as other:
+            vload(other, [(1, "late", T0, {})], run_id="late")  # began after `early`, committed
+        stage = early.stage(VERSIONED)
+        stage.copy([(1, "early", T0, {})])
+        assert stage.merge().updated == 0
+        early.finish(requests=1, pages=1, retries=0, rows_received=1)
+    assert vrows(vdb)[1] == ("late", T0, None)
+    vload(vdb, [(1, "later still", T0, {})])  # same stamp, a load that began after: it wins
+    assert vrows(vdb)[1] == ("later still", T0, None)
+
+
+def test_a_deletion_is_a_version_and_an_older_live_one_cannot_resurrect_it(vdb) -> None:
+    hour = timedelta(hours=1)
+    vload(vdb, [(1, "alive", T0, {}), (2, "alive", T0 + 2 * hour, {})])
+    result = vload(
+        vdb,
+        [(1, "deleted", T0 + hour, {}), (2, "deleted", T0 + hour, {}), (3, "never seen", T0, {})],
+        tombstones=True,
+    )
+    assert (result.inserted, result.updated) == (1, 1)  # 3 is a tombstone; 2 is newer than its deletion
+    assert vrows(vdb) == {
+        1: ("deleted", T0 + hour, T0 + hour),
+        2: ("alive", T0 + 2 * hour, None),
+        3: ("never seen", T0, T0),
+    }
+    # A run that fetched 1 before it was deleted merges later: the deletion stands.
+    assert vload(vdb, [(1, "alive", T0, {})]).updated == 0
+    assert vrows(vdb)[1] == ("deleted", T0 + hour, T0 + hour)
+    # Marking again keeps the first deleted_at; a version newer than the deletion brings it back.
+    assert vload(vdb, [(1, "deleted", T0 + 2 * hour, {})], tombstones=True).updated == 0
+    assert vload(vdb, [(1, "back", T0 + 3 * hour, {})]).updated == 1
+    assert vrows(vdb)[1] == ("back", T0 + 3 * hour, None)
+
+
+def test_a_version_column_must_be_a_loaded_value_column() -> None:
+    with pytest.raises(ValueError, match="version column"):
+        Table("s", "t", key=("id",), columns=("id", "name"), version_column="stamp")
+    with pytest.raises(ValueError, match="version column"):
+        Table("s", "t", key=("id",), columns=("id", "name"), version_column="id")
+
+
+def test_a_snapshot_fetched_before_a_newer_write_is_superseded(db, warehouse_url) -> None:
+    with open_load(db, run(run_id="slow")) as slow:  # begins fetching first
+        with psycopg.connect(warehouse_url.url) as other:
+            load(other, [(1, "newer", {})], complete=True, run_info=run(run_id="fast"))
+        reason = slow.superseded_by()
+        assert reason is not None and "run fast" in reason
+        summary = slow.finish(requests=1, pages=1, retries=0, rows_received=1, skipped=reason)
+    assert "skipped: a newer snapshot" in summary.line()
+    rows = db.execute("SELECT run_id, status, error FROM sync_meta.sync_runs ORDER BY run_id").fetchall()
+    assert rows == [("fast", "success", None), ("slow", "skipped", reason)]
+    with open_load(db, run(run_id="after")) as after:  # begins after the last write: not superseded
+        assert after.superseded_by() is None
+    with open_load(db, run(stream="other", run_id="other")) as unrelated:
+        assert unrelated.superseded_by() is None

@@ -16,7 +16,8 @@ CREATE TABLE IF NOT EXISTS sync_meta.sync_runs (
     stream         text        NOT NULL,
     day            date,
     try_number     integer     NOT NULL DEFAULT 1,
-    status         text        NOT NULL CHECK (status IN ('success', 'failed')),
+    -- 'skipped': a snapshot fetched before a newer one was written (warehouse.Load.superseded_by).
+    status         text        NOT NULL CHECK (status IN ('success', 'failed', 'skipped')),
     started_at     timestamptz NOT NULL,
     finished_at    timestamptz NOT NULL,
     duration_s     double precision NOT NULL DEFAULT 0,
@@ -33,6 +34,17 @@ CREATE TABLE IF NOT EXISTS sync_meta.sync_runs (
     error          text,
     CONSTRAINT sync_runs_identity UNIQUE NULLS NOT DISTINCT (run_id, task_id, map_index, source, stream, day)
 );
+-- Databases created before 'skipped' existed get the wider check once.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_constraint
+                WHERE conrelid = 'sync_meta.sync_runs'::regclass AND conname = 'sync_runs_status_check'
+                  AND pg_get_constraintdef(oid) NOT LIKE '%skipped%') THEN
+        ALTER TABLE sync_meta.sync_runs DROP CONSTRAINT sync_runs_status_check;
+        ALTER TABLE sync_meta.sync_runs ADD CONSTRAINT sync_runs_status_check
+            CHECK (status IN ('success', 'failed', 'skipped'));
+    END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS sync_runs_source_stream_day ON sync_meta.sync_runs (source, stream, day);
 
 CREATE TABLE IF NOT EXISTS sync_meta.watermarks (

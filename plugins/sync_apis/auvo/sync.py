@@ -7,13 +7,18 @@ commits with the data. A kill at any point leaves the warehouse as it was; a re-
 What a run loads for its local day D = [start, end) (docs/design.md, warehouse contract):
 
 - ``tasks``: every task whose ``taskDate`` is in D; every task with ``dateLastUpdate`` in
-  [start - overlap, end) (the API still needs startDate/endDate, so a very wide window is sent,
-  auvo-api.md §7); every task deleted in that window (``GET tasks/GetDeletedTasks``) gets
-  ``deleted_at``.
+  [start - overlap, end) and a ``taskDate`` in the bounded range around D (``task_range.py``:
+  the API needs startDate/endDate, auvo-api.md §7); every task deleted in that window
+  (``GET tasks/GetDeletedTasks``, same range) gets ``deleted_at``.
 - ``customers``: ``dateLastUpdate`` >= the stored watermark - overlap (all of them the first time).
 - ``expenses``: expenses dated in D; a complete listing marks the day's missing ones deleted.
 - the snapshot entities: the full list; only a *complete* listing (stop signal reached and
   ``totalItems`` matched) marks missing ids deleted.
+
+Older never overwrites newer, whatever order deep or concurrent backfills merge in: tasks and
+customers merge by their ``date_last_update`` stamp (``Table.version_column``), deletions
+included; a snapshot is written only if no other run wrote that stream after this one began
+fetching (``Load.superseded_by``), otherwise the run is recorded as ``skipped``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -30,6 +35,7 @@ from psycopg import sql
 from sync_apis.auvo.hook import AuvoHook, Listing
 from sync_apis.auvo.parse import Rejection, api_time, local_time, to_row
 from sync_apis.auvo.streams import BY_NAME, DELETED_TASKS_PATH, STREAM_PARALLELISM, Mode, Stream
+from sync_apis.auvo.task_range import TaskRange, taskdate_filter
 from sync_apis.http import HttpPolicy, Pacer, TokenBucket
 from sync_apis.progress import Progress
 from sync_apis.warehouse import Load, RunInfo, RunSummary, Stage, Table, open_load
@@ -41,8 +47,7 @@ SCHEMA = "auvo"
 # The API's documented budget is 400 requests/minute per egress IP (§6.1). We aim under it.
 API_BUDGET_PER_MINUTE = 400
 BUDGET_SAFETY = 0.9
-WIDE_START = "2000-01-01T00:00:00"  # "very wide window" for the dateLastUpdate queries (§7)
-WIDE_END = "2099-12-31T23:59:59"
+READ_TIMEOUT_S = 120.0  # §6.3 item 2: "use client timeouts of 60-120 s"
 # dateLastUpdate has whole seconds, and whether its filter means ">=" or ">" is undocumented
 # (auvo-api.md §7, §8.5). Asking from one second earlier includes the boundary either way; the
 # tasks loop then drops what precedes its window, the customer upsert ignores unchanged rows.
@@ -54,7 +59,11 @@ class IncompleteListingError(Exception):
 
 
 def table_of(stream: Stream) -> Table:
-    return Table(SCHEMA, stream.table, (stream.key.name,), stream.all_columns, soft_delete=True)
+    # A stream whose cursor is a last-update stamp merges by it: an older version never wins.
+    version = _column_for(stream, stream.cursor_field) if stream.cursor_field else None
+    return Table(
+        SCHEMA, stream.table, (stream.key.name,), stream.all_columns, soft_delete=True, version_column=version
+    )
 
 
 # --------------------------------------------------------------------------- pacing
@@ -83,12 +92,14 @@ def process_pacer(requests_per_minute: float) -> Pacer:
 
 @dataclass(frozen=True)
 class Window:
-    """The run's local day [start, end) and the overlap for updated-since queries."""
+    """The run's local day [start, end), the overlap for updated-since queries and the taskDate
+    range those queries cover for tasks."""
 
     day: date
     start: datetime
     end: datetime
     overlap: timedelta
+    task_range: TaskRange = field(default_factory=TaskRange)
 
     @property
     def since(self) -> datetime:
@@ -96,7 +107,7 @@ class Window:
 
     def day_filter(self) -> dict[str, str]:
         # Full timestamps, end inclusive to the second (§2: "always send full timestamps").
-        return {"startDate": api_time(self.start), "endDate": api_time(self.end - timedelta(seconds=1))}
+        return taskdate_filter(self.day, self.day)
 
 
 @dataclass
@@ -124,6 +135,7 @@ class StreamRun:
         self.received = 0
         self.pages = 0
         self.max_cursor: datetime | None = None
+        self.skipped: str | None = None  # why nothing was written (a newer snapshot won)
 
     def _stats(self) -> tuple[int, float]:
         s = self.hook.stats
@@ -132,14 +144,8 @@ class StreamRun:
     def copy_listing(self, stage: Stage, listing: Listing, what: str, keep: Any = None) -> Listing:
         """Stream every page of ``listing`` into ``stage`` (optionally only records ``keep`` accepts)."""
         progress = Progress(self.log, what, unit="pages", stats=self._stats)
-        for items in listing.pages():
+        for items in self._copy_pages(stage, listing, keep):
             progress.total = listing.paginator.pages_expected
-            self.received += len(items)
-            self.pages += 1
-            chosen = [r for r in items if keep is None or keep(r)]
-            # Parse the page first: rejections are written on this same connection, which must
-            # not be in the middle of a COPY when they are.
-            stage.copy(list(self._rows(chosen)))
             progress.step(1, rows=len(items))
         progress.summary(
             api_total=listing.total_items if listing.total_items is not None else "n/a",
@@ -147,6 +153,32 @@ class StreamRun:
             complete="yes" if listing.complete else "no",
         )
         return listing
+
+    def _copy_pages(self, stage: Stage, listing: Listing, keep: Any) -> Iterator[list[Any]]:
+        """COPY each page of ``listing`` into ``stage``; yields the page's records after."""
+        for items in listing.pages():
+            self.received += len(items)
+            self.pages += 1
+            chosen = [r for r in items if keep is None or keep(r)]
+            # Parse the page first: rejections are written on this same connection, which must
+            # not be in the middle of a COPY when they are.
+            stage.copy(list(self._rows(chosen)))
+            yield items
+
+    def copy_windows(
+        self, stage: Stage, path: str, param_filter: dict[str, Any], what: str, keep: Any = None
+    ) -> None:
+        """``param_filter`` over every taskDate window of the run's range, each listing checked
+        complete; one progress line for them all (most windows are a single 404)."""
+        windows = self.window.task_range.windows(self.window.day)
+        what = f"{what} in taskDate {windows[0][0]}..{windows[-1][1]}"
+        progress = Progress(self.log, what, total=len(windows), unit="windows", stats=self._stats)
+        for first, last in windows:
+            listing = self._listing(path, {**taskdate_filter(first, last), **param_filter})
+            rows = sum(len(items) for items in self._copy_pages(stage, listing, keep))
+            self.require_complete(listing, f"{what}: window {first}..{last}")
+            progress.step(1, rows=rows)
+        progress.summary(window_days=self.window.task_range.window_days, complete="yes")
 
     def _rows(self, records: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
         cursor_field = self.stream.cursor_field
@@ -212,6 +244,10 @@ class StreamRun:
         stage = self.load.stage(self.table)
         listing = self.copy_listing(stage, self._listing(self.stream.path, {}), f"auvo.{self.stream.name}")
         self.require_complete(listing, f"auvo.{self.stream.name}")
+        self.skipped = self.load.superseded_by()
+        if self.skipped:
+            self.log.warning("auvo.%s: %s", self.stream.name, self.skipped)
+            return None, False
         stage.merge()
         if self.decides_deletions(listing, stage):
             stage.mark_missing_deleted()
@@ -267,23 +303,13 @@ class StreamRun:
             moment = local_time(record.get("dateLastUpdate")) if isinstance(record, dict) else None
             return moment is None or w.since <= moment < w.end
 
-        since = {
-            "startDate": WIDE_START,
-            "endDate": WIDE_END,
-            "dateLastUpdate": api_time(w.since - UPDATED_SINCE_SLACK),
-        }
+        # The windows bound taskDate only; dateLastUpdate selects, from one second early (above).
+        since = {"dateLastUpdate": api_time(w.since - UPDATED_SINCE_SLACK)}
         what = f"auvo.tasks updated since {api_time(w.since)}"
-        updates = self.copy_listing(
-            stage, self._listing(self.stream.path, since), what, keep=updated_in_window
-        )
-        self.require_complete(updates, what)
-
+        self.copy_windows(stage, self.stream.path, since, what, keep=updated_in_window)
         deleted_stage = self.load.stage(self.table)
         what = f"auvo.tasks deleted since {api_time(w.since)}"
-        deleted = self.copy_listing(
-            deleted_stage, self._listing(DELETED_TASKS_PATH, since), what, keep=updated_in_window
-        )
-        self.require_complete(deleted, what)
+        self.copy_windows(deleted_stage, DELETED_TASKS_PATH, since, what, keep=updated_in_window)
         # Write only after the last request: merging takes the source's lock, which concurrent
         # runs queue for, so it must never be held while waiting on the API.
         stage.merge()
@@ -291,37 +317,17 @@ class StreamRun:
         return day.total_items, day.complete
 
     def mark_tasks_deleted(self, stage: Stage) -> int:
-        """Tasks listed by GetDeletedTasks: keep a tombstone, set deleted_at once.
+        """Tasks listed by GetDeletedTasks: the deleted version wins, deleted_at is set once.
 
         ``deleted_at`` is the task's last ``dateLastUpdate`` (the deletion, as the API reports
         it), not now(): re-running the day writes the same value, so the run is idempotent.
-        Tasks never seen alive are inserted as tombstones so the deletion is on record.
+        The row takes the deleted version (its ``date_last_update`` is the deletion), so an
+        older live version merged later, by a run that fetched before the deletion, cannot
+        resurrect it. Tasks never seen alive are inserted as tombstones so the deletion is on
+        record.
         """
-        t = self.table
-        cols = sql.SQL(", ").join(map(sql.Identifier, t.columns))
-        self.load.lock_source()
-        with self.load.conn.cursor() as cur:
-            cur.execute(
-                sql.SQL(
-                    "INSERT INTO {target} ({cols}, deleted_at) "
-                    "SELECT DISTINCT ON (task_id) {cols}, coalesce(date_last_update, now()) FROM {stage} "
-                    "ORDER BY task_id, _stage_ord DESC "
-                    "ON CONFLICT (task_id) DO NOTHING"
-                ).format(target=t.ident, cols=cols, stage=stage.ident)
-            )
-            tombstones = cur.rowcount
-            cur.execute(
-                sql.SQL(
-                    "UPDATE {target} AS t SET deleted_at = coalesce(s.date_last_update, now()) "
-                    "FROM (SELECT DISTINCT ON (task_id) task_id, date_last_update FROM {stage} "
-                    "      ORDER BY task_id, _stage_ord DESC) s "
-                    "WHERE t.task_id = s.task_id AND t.deleted_at IS NULL"
-                ).format(target=t.ident, stage=stage.ident)
-            )
-            marked = cur.rowcount
-        self.load.deleted += marked
-        self.load.inserted += tombstones
-        return marked + tombstones
+        result = stage.merge_tombstones(sql.SQL("coalesce(date_last_update, now())"))
+        return result.inserted + result.updated
 
 
 def _column_for(stream: Stream, api_field: str) -> str:
@@ -348,6 +354,7 @@ def sync_stream(
             rows_received=job.received,
             api_total=api_total,
             waited_s=(after.paced_s - before.paced_s) + (after.backoff_s - before.backoff_s),
+            skipped=job.skipped,
         )
     logger.info("%s", summary.line())
     return StreamResult(summary, complete)
@@ -362,19 +369,30 @@ def make_hook(
     budget_per_minute: float,
     backoff_base_s: float,
     max_attempts: int,
+    read_timeout_s: float = READ_TIMEOUT_S,
     logger: Any = log,
 ) -> AuvoHook:
-    policy = HttpPolicy(read_timeout=120.0, backoff_base=backoff_base_s, max_attempts=max_attempts)
+    policy = HttpPolicy(read_timeout=read_timeout_s, backoff_base=backoff_base_s, max_attempts=max_attempts)
     return AuvoHook(
         auvo_conn_id, policy=policy, pacer=process_pacer(per_task_rate(budget_per_minute)), logger=logger
     )
 
 
-def window_for(day: date, overlap_minutes: float) -> Window:
+def window_for(day: date, overlap_minutes: float, task_range: TaskRange | None = None) -> Window:
     from sync_apis.dag_defaults import day_bounds
 
     start, end = day_bounds(day)
-    return Window(day, start, end, timedelta(minutes=float(overlap_minutes)))
+    return Window(day, start, end, timedelta(minutes=float(overlap_minutes)), task_range or TaskRange())
+
+
+def task_range_of(params: Any) -> TaskRange:
+    """The run's taskDate range from its Params (the defaults when a Param is absent)."""
+    default = TaskRange()
+    return TaskRange(
+        days_back=int(params.get("task_days_back", default.days_back)),
+        days_ahead=int(params.get("task_days_ahead", default.days_ahead)),
+        window_days=int(params.get("task_window_days", default.window_days)),
+    )
 
 
 def _db_conn() -> Any:
@@ -413,12 +431,13 @@ def sync_stream_task(stream_name: str, context: Any, logger: Any = log) -> str:
 
     params = context["params"]
     day = run_day(context)
-    window = window_for(day, params.get("overlap_minutes", 10))
+    window = window_for(day, params.get("overlap_minutes", 10), task_range_of(params))
     hook = make_hook(
         conn_id("auvo_api"),
         budget_per_minute=float(params.get("api_budget_per_minute", API_BUDGET_PER_MINUTE)),
         backoff_base_s=float(params.get("backoff_base_s", 5.0)),
         max_attempts=int(params.get("max_attempts", 6)),
+        read_timeout_s=float(params.get("read_timeout_s", READ_TIMEOUT_S)),
         logger=logger,
     )
     run = RunInfo.from_context(context, source=SOURCE, stream=stream_name, day=day)
