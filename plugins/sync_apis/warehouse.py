@@ -337,19 +337,17 @@ class Stage:
         if not t.soft_delete:
             raise ValueError(f"{t.qualified} has no deleted_at column")
         self.load.lock_source()
-        match = sql.SQL(" AND ").join(sql.SQL("s.{0} = t.{0}").format(sql.Identifier(k)) for k in t.key)
-        stmt = sql.SQL(
-            "UPDATE {target} AS t SET deleted_at = now() WHERE t.deleted_at IS NULL{extra} "
-            "AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})"
-        ).format(
-            target=t.ident,
-            extra=sql.SQL(" AND ({})").format(where) if where is not None else sql.SQL(""),
-            stage=self.ident,
-            match=match,
+        n = self._execute(
+            sql.SQL(
+                "UPDATE {target} AS t SET deleted_at = now() WHERE t.deleted_at IS NULL{extra} "
+                "AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})"
+            ).format(
+                target=t.ident,
+                extra=sql.SQL(" AND ({})").format(where) if where is not None else sql.SQL(""),
+                stage=self.ident,
+                match=self._same_key(),
+            )
         )
-        with self.load.conn.cursor() as cur:
-            cur.execute(stmt)
-            n = cur.rowcount
         self.load.deleted += n
         return n
 
@@ -371,25 +369,6 @@ class Stage:
         )
         self.load.deleted += n
         return n
-
-    def drop_stale(self, stamp: str) -> int:
-        """Drop staged rows whose ``stamp`` column is older than the target row's; returns how many.
-
-        Call it right before ``merge()``: a run that fetched earlier but merges later (concurrent
-        backfill runs) then never replaces a newer observation with an older one. A staged row
-        without a stamp counts as older than a stamped target row. Runs under the merge lock, so
-        no other run's merge slips in between this comparison and the merge.
-        """
-        t = self.table
-        if stamp not in t.value_columns:
-            raise ValueError(f"{t.qualified}: {stamp!r} is not a value column")
-        self.load.lock_source()
-        return self._execute(
-            sql.SQL(
-                "DELETE FROM {stage} AS s USING {target} AS t WHERE {match} AND t.{stamp} IS NOT NULL "
-                "AND (s.{stamp} IS NULL OR s.{stamp} < t.{stamp})"
-            ).format(stage=self.ident, target=t.ident, match=self._same_key(), stamp=sql.Identifier(stamp))
-        )
 
     def _same_key(self) -> sql.Composable:
         """``s.k1 = t.k1 AND ...``: a staged row ``s`` and a target row ``t`` of the same key."""

@@ -33,7 +33,15 @@ log = logging.getLogger(__name__)
 
 SOURCE = "e_track"
 
-TERMINALS = Table("e_track", "terminals", key=("placa",), columns=parse.TERMINAL_COLUMNS)
+# A run that fetched earlier but merges later (concurrent backfill runs) must not put a
+# vehicle's last fix back in time: the stored fix is replaced only by one at least as new.
+TERMINALS = Table(
+    "e_track",
+    "terminals",
+    key=("placa",),
+    columns=parse.TERMINAL_COLUMNS,
+    version_column="data_transmissao",
+)
 # positions.origin says which endpoint vouches for a fix ('history' or 'latest'), and
 # trips.reported_day which day's /resumoviagens answer reported a trip: they scope what a
 # complete answer for a plate-day may remove (see load_history).
@@ -152,9 +160,6 @@ def load_latest(conn: Any, hook: EtracHook, run: RunInfo) -> str:
         # One lock order for every writer (concurrent backfill runs upsert the same vehicles).
         terminals.copy(sorted(terminal_rows, key=lambda r: r[0]))
         positions.copy(sorted(position_rows, key=lambda r: (r[0], r[1], r[2], r[3])))
-        # A run that fetched earlier but merges later (concurrent backfill runs) must not put a
-        # vehicle's last fix back in time: only answers at least as new as the stored fix count.
-        stale = terminals.drop_stale("data_transmissao")
         t = terminals.merge()
         # The day's history is the authority for a fix (it may omit fields the snapshot has, in
         # the API's strict-doc mode): if the snapshot overwrote it, every run would flip those
@@ -166,7 +171,6 @@ def load_latest(conn: Any, hook: EtracHook, run: RunInfo) -> str:
         vehicles=len(terminal_rows),
         terminals_inserted=t.inserted,
         terminals_updated=t.updated,
-        terminals_skipped_older=stale,
         positions_inserted=p.inserted,
         positions_updated=p.updated,
         rejected=summary.rows_rejected,
