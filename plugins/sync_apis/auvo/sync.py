@@ -36,7 +36,7 @@ from sync_apis.auvo.hook import AuvoHook, Listing
 from sync_apis.auvo.parse import Rejection, api_time, local_time, to_row
 from sync_apis.auvo.streams import BY_NAME, DELETED_TASKS_PATH, STREAM_PARALLELISM, Mode, Stream
 from sync_apis.auvo.task_range import TaskRange, taskdate_filter
-from sync_apis.http import HttpPolicy, Pacer, TokenBucket
+from sync_apis.http import ApiError, HttpPolicy, Pacer, TokenBucket
 from sync_apis.progress import Progress
 from sync_apis.warehouse import Load, RunInfo, RunSummary, Stage, Table, open_load
 
@@ -54,7 +54,7 @@ READ_TIMEOUT_S = 120.0  # §6.3 item 2: "use client timeouts of 60-120 s"
 UPDATED_SINCE_SLACK = timedelta(seconds=1)
 
 
-class IncompleteListingError(Exception):
+class IncompleteListingError(ApiError):
     """The API's pages did not add up to its own totalItems: retry rather than load a hole."""
 
 
@@ -198,8 +198,12 @@ class StreamRun:
         if pg.complete or pg.stop_reason.startswith("404 on page 1"):
             return
         raise IncompleteListingError(
-            f"{what}: received {pg.received} records but the API reported totalItems={pg.total_items} "
-            f"(stopped on: {pg.stop_reason}); nothing was written, the task will retry"
+            f"connection {self.hook.auvo_conn_id!r}: GET /{listing.path.strip('/')} ({what}): received "
+            f"{pg.received} records but the API reported totalItems={pg.total_items} (stopped on: "
+            f"{pg.stop_reason}); nothing was written, the task will retry",
+            status=404 if pg.stop_reason.startswith("404") else 200,
+            endpoint="/" + listing.path.strip("/"),
+            connection=self.hook.auvo_conn_id,
         )
 
     # -- modes ----------------------------------------------------------------------------
