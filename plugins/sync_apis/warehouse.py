@@ -139,6 +139,9 @@ class RunInfo:
 class MergeResult:
     inserted: int
     updated: int
+    # Staged rows a newer stored version kept out (``Table.version_column``): what a late,
+    # older fetch would have overwritten. Always 0 for tables without a version column.
+    kept_newer: int = 0
 
 
 @dataclass
@@ -265,7 +268,9 @@ class Stage:
                 sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in compared),
             )
             update_when = sql.SQL("{} AND {}").format(changed, t.not_older())
+        kept_newer = self._count_older_than_stored() if update_when is not None else 0
         result = self._upsert(sql.SQL("NULL::timestamptz") if t.soft_delete else None, update_when)
+        result = MergeResult(result.inserted, result.updated, kept_newer)
         self.load.inserted += result.inserted
         self.load.updated += result.updated
         return result
@@ -286,6 +291,25 @@ class Stage:
         self.load.inserted += result.inserted
         self.load.deleted += result.updated
         return result
+
+    def _count_older_than_stored(self) -> int:
+        """How many staged keys (their last staged row) carry an older version than the stored row."""
+        t = self.table
+        if t.version_column is None:
+            return 0
+        self.load.lock_source()  # the same snapshot of the target as the merge that follows
+        key = sql.SQL(", ").join(map(sql.Identifier, t.key))
+        stamp = sql.Identifier(t.version_column)
+        with self.load.conn.cursor() as cur:
+            cur.execute(
+                sql.SQL(
+                    "SELECT count(*) FROM (SELECT DISTINCT ON ({key}) * FROM {stage} "
+                    "ORDER BY {key}, _stage_ord DESC) s JOIN {target} t ON {match} "
+                    "WHERE t.{stamp} IS NOT NULL AND (s.{stamp} IS NULL OR s.{stamp} < t.{stamp})"
+                ).format(key=key, stage=self.ident, target=t.ident, match=self._same_key(), stamp=stamp)
+            )
+            row = cur.fetchone()
+        return int(row[0]) if row else 0
 
     def _upsert(self, deleted_at: sql.Composable | None, update_when: sql.Composable | None) -> MergeResult:
         """INSERT the last staged row of each key; on conflict update when ``update_when`` holds

@@ -29,6 +29,7 @@ import requests
 
 from sync_apis.auvo import sync as auvo_sync
 from sync_apis.auvo.hook import AuvoHook
+from sync_apis.auvo.task_range import TaskRange
 from sync_apis.etrac import sync as etrac_sync
 from sync_apis.etrac.hook import EtracHook
 from sync_apis.http import ApiError, HttpPolicy, UnexpectedAnswerError
@@ -112,9 +113,15 @@ def auvo_hook(auvo_sandbox: Any, connect_airflow: Any) -> Callable[[], AuvoHook]
     return lambda: AuvoHook("auvo_api", policy=POLICY)
 
 
+# One taskDate window over the sandbox world's whole history (±30 days): the tasks stream's
+# queries are then the day's listing and one updated-since listing, both with records, so a
+# fault armed after the first answer spoils a page of records, not an empty window's 404.
+ONE_WINDOW = TaskRange(days_back=30, days_ahead=30, window_days=61)
+
+
 def auvo_load(conn: psycopg.Connection, hook: AuvoHook, stream: str, run_id: str) -> auvo_sync.StreamResult:
     run = RunInfo("auvo", stream, DAY, run_id, "auvo_daily", "sync_stream")
-    return auvo_sync.sync_stream(conn, hook, stream, auvo_sync.window_for(DAY, 10), run)
+    return auvo_sync.sync_stream(conn, hook, stream, auvo_sync.window_for(DAY, 10, ONE_WINDOW), run)
 
 
 def day_start() -> datetime:

@@ -171,6 +171,7 @@ def load_latest(conn: Any, hook: EtracHook, run: RunInfo) -> str:
         vehicles=len(terminal_rows),
         terminals_inserted=t.inserted,
         terminals_updated=t.updated,
+        terminals_skipped_older=t.kept_newer,
         positions_inserted=p.inserted,
         positions_updated=p.updated,
         rejected=summary.rows_rejected,
