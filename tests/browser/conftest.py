@@ -1,7 +1,7 @@
 """Fixtures for the data browser: a warehouse loaded by the real DAGs, Airflow's own API app.
 
 ``loaded_warehouse`` runs ``auvo_daily`` and ``etrac_daily`` with ``dag.test()`` for one sandbox
-day into a fresh database, once per module. ``airflow_app`` is Airflow's api-server app
+day into a fresh database, once per session (nothing writes to it afterwards). ``airflow_app`` is Airflow's api-server app
 (``airflow.api_fastapi.app.create_app``: the same plugin mounting, auth manager and middleware as
 ``airflow api-server``) with the simple auth manager's login on (not "all admins"), so requests
 without a token really are anonymous.
@@ -40,7 +40,7 @@ class Warehouse:
             return conn.execute(statement, params).fetchall()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def loaded_warehouse(pg_server: PgUrl, airflow_db: PgUrl) -> Iterator[Warehouse]:
     from sandbox.auvo import AuvoConfig
     from sandbox.auvo import make_server as make_auvo
