@@ -1,8 +1,9 @@
 """Fixtures for the data browser: a warehouse loaded by the real DAGs, Airflow's own API app.
 
 ``loaded_warehouse`` runs ``auvo_daily`` and ``etrac_daily`` with ``dag.test()`` for one sandbox
-day into a fresh database, once per session (nothing writes to it afterwards). ``airflow_app`` is Airflow's api-server app
-(``airflow.api_fastapi.app.create_app``: the same plugin mounting, auth manager and middleware as
+day into a fresh database, once per session (nothing writes to it afterwards). ``airflow_app`` is
+Airflow's api-server app (``airflow.api_fastapi.app.create_app``: the same plugin mounting, auth
+manager and middleware as
 ``airflow api-server``) with the simple auth manager's login on (not "all admins"), so requests
 without a token really are anonymous.
 """
@@ -38,6 +39,18 @@ class Warehouse:
         with psycopg.connect(self.url.url) as conn:
             conn.execute("SET TIME ZONE 'America/Sao_Paulo'")
             return conn.execute(statement, params).fetchall()
+
+    def fingerprint(self) -> list[tuple[Any, ...]]:
+        """Counts and checksums that any write to the warehouse would change."""
+        return self.q(
+            "SELECT (SELECT count(*) FROM sync_meta.watermarks),"
+            " (SELECT md5(string_agg(name, ',' ORDER BY user_id)) FROM auvo.users),"
+            " (SELECT count(*) FROM e_track.positions), (SELECT count(*) FROM sync_meta.sync_runs),"
+            " (SELECT count(*) FROM information_schema.columns"
+            "   WHERE table_schema = 'auvo' AND table_name = 'tasks'),"
+            " to_regclass('e_track.routes') IS NOT NULL, to_regclass('sync_meta.intruder') IS NULL,"
+            " (SELECT count(*) FROM pg_tables WHERE schemaname IN ('auvo', 'e_track', 'sync_meta'))"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -29,17 +29,8 @@ WRITES = [
 ]
 
 
-def _fingerprint(wh: Any) -> list[tuple[Any, ...]]:
-    return wh.q(
-        "SELECT (SELECT count(*) FROM sync_meta.watermarks), (SELECT md5(string_agg(name, ',' ORDER BY user_id)) "
-        "FROM auvo.users), (SELECT count(*) FROM e_track.positions), (SELECT count(*) FROM sync_meta.sync_runs), "
-        "(SELECT count(*) FROM information_schema.columns WHERE table_schema = 'auvo' AND table_name = 'tasks'), "
-        "to_regclass('e_track.routes') IS NOT NULL, to_regclass('sync_meta.intruder') IS NULL"
-    )
-
-
 def test_the_reader_role_cannot_write(loaded_warehouse: Any) -> None:
-    before = _fingerprint(loaded_warehouse)
+    before = loaded_warehouse.fingerprint()
     with psycopg.connect(loaded_warehouse.url.url, autocommit=True) as conn:
         # Without READ ONLY: the role alone must refuse every write.
         for statement in WRITES:
@@ -57,7 +48,7 @@ def test_the_reader_role_cannot_write(loaded_warehouse: Any) -> None:
             conn.execute("SET LOCAL ROLE sync_apis_reader")
             for schema, table in tables:
                 conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(schema, table)))
-    assert _fingerprint(loaded_warehouse) == before
+    assert loaded_warehouse.fingerprint() == before
 
 
 def test_applying_the_schema_files_again_keeps_the_role_as_it_is(loaded_warehouse: Any) -> None:

@@ -20,6 +20,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from psycopg import sql
 
 from sync_apis.browser import catalog, db, health, query
 from sync_apis.browser.auth import LoginRequiredError, api_user, login_redirect, page_user
@@ -273,7 +274,10 @@ def create_app() -> FastAPI:
         # Validate before streaming: once the body has started, an error can no longer be a 4xx.
         try:
             with db.read_only() as conn:
-                query.View.from_params(catalog.table_info(conn, schema, table), params)
+                view = query.View.from_params(catalog.table_info(conn, schema, table), params)
+                probe, values = view.export_query()
+                # LIMIT 0 still binds every value: a bad one fails here, as a 400.
+                conn.execute(sql.SQL("{} LIMIT 0").format(probe), values)
         except Exception as exc:  # only the expected kinds; _error_status re-raises anything else
             return JSONResponse({"detail": _error_text(exc)}, status_code=_error_status(exc))
         return StreamingResponse(

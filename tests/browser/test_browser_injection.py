@@ -1,0 +1,136 @@
+"""Injection attempts through every parameter of every route fail harmlessly.
+
+Harmless means: a clear 4xx or an ordinary answer (never a 500 or a database error page), no
+statement runs longer than the payload asked (``pg_sleep`` stays a string), the warehouse is
+unchanged, and where the payload lands in a filter it is matched as data: the count the browser
+reports equals the count of SQL that binds the same text as a value.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.browser.routes import PREFIX
+
+pytestmark = pytest.mark.timeout(600)
+
+PAYLOADS = [
+    "'; DROP TABLE auvo.users; --",
+    "' OR '1'='1",
+    '" OR 1=1 --',
+    "1); SELECT pg_sleep(3); --",
+    "x') UNION SELECT current_user, null --",
+    'placa" DESC; DELETE FROM e_track.positions; --',
+    "%' AND pg_sleep(3) IS NULL AND '%'='",
+    "\\'; COMMIT; SET ROLE postgres; --",
+    "../../etc/passwd",
+]
+
+
+def attacks(run_id: str, user_id: int) -> list[tuple[str, dict[str, str], str]]:
+    """(path template, base parameters, parameter to attack); ``{schema}``/``{table}`` are attacked too."""
+    table = "/tables/{schema}/{table}"
+    listing = {"sort": "placa", "dir": "asc", "f.velocidade": ">=0", "q": "a", "limit": "20", "lang": "pt"}
+    listing_params = [*listing, "f.KEY", "after", "{schema}", "{table}"]
+    record = {"k.user_id": str(user_id), "lang": "en"}
+    run = {"dag_id": "etrac_daily", "run_id": run_id, "lang": "pt"}
+    out: list[tuple[str, dict[str, str], str]] = []
+    for path in ("/", "/tables"):
+        out.append((path, {"lang": "pt"}, "lang"))
+    for path in (table, f"/api{table}", f"{table}/csv"):
+        out += [(path, listing, p) for p in listing_params]
+    for path in (f"{table}/record", f"/api{table}/record"):
+        out += [(path, record, p) for p in ("k.user_id", "k.KEY", "lang", "{schema}", "{table}")]
+    for path in ("/run", "/api/run"):
+        out += [(path, run, p) for p in run]
+    return out
+
+
+def _request(client: Any, token: str, template: str, base: dict[str, str], target: str, payload: str) -> Any:
+    schema, table = "e_track", "positions"
+    if "record" in template:
+        schema, table = "auvo", "users"
+    params = dict(base)
+    if target == "{schema}":
+        schema = payload
+    elif target == "{table}":
+        table = payload
+    elif target.endswith(".KEY"):
+        params[target.replace("KEY", payload)] = "x"
+    else:
+        params[target] = payload
+    path = template.replace("{schema}", quote(schema, safe="")).replace("{table}", quote(table, safe=""))
+    return client.get(f"{PREFIX}{path}", params=params, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_every_parameter_of_every_route_resists_injection(
+    client: Any, token: str, loaded_warehouse: Any
+) -> None:
+    before = loaded_warehouse.fingerprint()
+    (user_id,) = loaded_warehouse.q("SELECT min(user_id) FROM auvo.users")[0]
+    covered: set[str] = set()
+    for template, base, target in attacks(loaded_warehouse.runs["etrac_daily"], user_id):
+        covered.add(template)
+        for payload in PAYLOADS:
+            started = time.monotonic()
+            resp = _request(client, token, template, base, target, payload)
+            elapsed = time.monotonic() - started
+            where = f"{template} {target}={payload!r}"
+            assert resp.status_code in (200, 400, 404), (where, resp.status_code, resp.text[:300])
+            assert elapsed < 2.5, f"{where} took {elapsed:.1f}s: did pg_sleep run?"
+            assert "Traceback" not in resp.text and "syntax error" not in resp.text.lower(), where
+    # Every route of routes.py except the ones without parameters was attacked.
+    from tests.browser.routes import routes
+
+    assert {r.path for r in routes("d", "r")} - covered == {"/api/health", "/api/tables"}
+    assert loaded_warehouse.fingerprint() == before
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_a_payload_in_a_filter_is_matched_as_text(
+    client: Any, token: str, loaded_warehouse: Any, payload: str
+) -> None:
+    auth = {"Authorization": f"Bearer {token}"}
+    # Free-text search over auvo.users' text columns, and one column filter.
+    text_columns = [
+        c
+        for (c,) in loaded_warehouse.q(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'auvo' "
+            "AND table_name = 'users' AND data_type IN ('text', 'character varying', 'character')"
+        )
+    ]
+    like = "%" + payload.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    ors = " OR ".join(f'"{c}" ILIKE %s' for c in text_columns)
+    (expected,) = loaded_warehouse.q(
+        f"SELECT count(*) FROM auvo.users WHERE {ors}", *[like] * len(text_columns)
+    )[0]
+    got = client.get(f"{PREFIX}/api/tables/auvo/users", params={"q": payload}, headers=auth).json()
+    assert (got["count"], len(got["rows"])) == (expected, min(expected, 50))
+
+    (expected_name,) = loaded_warehouse.q("SELECT count(*) FROM auvo.users WHERE name ILIKE %s", like)[0]
+    got = client.get(f"{PREFIX}/api/tables/auvo/users", params={"f.name": payload}, headers=auth).json()
+    assert got["count"] == expected_name
+    # A payload aimed at a run finds no run, rather than every run.
+    got = client.get(f"{PREFIX}/api/run", params={"dag_id": "etrac_daily", "run_id": payload}, headers=auth)
+    assert got.status_code == 200 and got.json()["rows"] == []
+
+
+def test_a_bad_value_gets_a_clear_message(client: Any, token: str) -> None:
+    auth = {"Authorization": f"Bearer {token}"}
+    cases = {
+        ("e_track", "positions", "f.velocidade", "fast"): (400, "invalid input syntax"),
+        ("e_track", "positions", "sort", "nope"): (404, "e_track.positions has no column 'nope'"),
+        ("e_track", "positions", "f.nope", "1"): (404, "e_track.positions has no column 'nope'"),
+        ("e_track", "positions", "limit", "100000"): (400, "limit must be between 1 and 500"),
+        ("e_track", "positions", "after", "garbage!"): (400, "after: not a cursor this browser made"),
+        ("public", "pg_user", "q", "x"): (404, "schema 'public' is not browsable"),
+        ("auvo", "nope", "q", "x"): (404, "no table auvo.nope"),
+    }
+    for (schema, table, key, value), (status, message) in cases.items():
+        resp = client.get(f"{PREFIX}/api/tables/{schema}/{table}", params={key: value}, headers=auth)
+        assert resp.status_code == status, (key, value, resp.text)
+        assert message in resp.json()["detail"], (key, value, resp.json())
