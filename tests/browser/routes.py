@@ -40,6 +40,8 @@ def routes(dag_id: str, run_id: str) -> list[Route]:
             False,
         ),
         Route("/tables/{schema}/{table}/csv", f"{PREFIX}{pos}/csv?q=a", True),
+        Route("/vehicle", f"{PREFIX}/vehicle?placa=@PLATE@&day=@DAY@", True),
+        Route("/api/vehicle", f"{PREFIX}/api/vehicle?placa=@PLATE@&day=@DAY@", False),
         Route("/run", f"{PREFIX}/run?{run}", True),
         Route("/api/run", f"{PREFIX}/api/run?{run}", False),
     ]

@@ -25,7 +25,9 @@ def error_text(page: str) -> str:
 
 def concrete(route: Route, wh: Any) -> str:
     (user_id,) = wh.q("SELECT min(user_id) FROM auvo.users")[0]
-    return route.url.replace("@USER@", str(user_id))
+    (plate,) = wh.q("SELECT min(placa) FROM e_track.routes")[0]
+    url = route.url.replace("@USER@", str(user_id)).replace("@PLATE@", plate)
+    return url.replace("@DAY@", wh.day.isoformat())
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ PAYLOADS = [
 ]
 
 
-def attacks(run_id: str, user_id: int) -> list[tuple[str, dict[str, str], str]]:
+def attacks(run_id: str, user_id: int, plate: str) -> list[tuple[str, dict[str, str], str]]:
     """(path template, base parameters, parameter to attack); ``{schema}``/``{table}`` are attacked too."""
     table = "/tables/{schema}/{table}"
     listing = {"sort": "placa", "dir": "asc", "f.velocidade": ">=0", "q": "a", "limit": "20", "lang": "pt"}
@@ -45,6 +45,9 @@ def attacks(run_id: str, user_id: int) -> list[tuple[str, dict[str, str], str]]:
         out += [(path, listing, p) for p in listing_params]
     for path in (f"{table}/record", f"/api{table}/record"):
         out += [(path, record, p) for p in ("k.user_id", "k.KEY", "lang", "{schema}", "{table}")]
+    vehicle = {"placa": plate, "day": "2025-03-10", "lang": "pt"}
+    for path in ("/vehicle", "/api/vehicle"):
+        out += [(path, vehicle, p) for p in vehicle]
     for path in ("/run", "/api/run"):
         out += [(path, run, p) for p in run]
     return out
@@ -73,7 +76,8 @@ def test_every_parameter_of_every_route_resists_injection(
     before = loaded_warehouse.fingerprint()
     (user_id,) = loaded_warehouse.q("SELECT min(user_id) FROM auvo.users")[0]
     covered: set[str] = set()
-    for template, base, target in attacks(loaded_warehouse.runs["etrac_daily"], user_id):
+    (plate,) = loaded_warehouse.q("SELECT min(placa) FROM e_track.routes")[0]
+    for template, base, target in attacks(loaded_warehouse.runs["etrac_daily"], user_id, plate):
         covered.add(template)
         for payload in PAYLOADS:
             started = time.monotonic()

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
@@ -22,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from psycopg import sql
 
-from sync_apis.browser import catalog, db, health, query
+from sync_apis.browser import catalog, db, health, query, vehicle
 from sync_apis.browser.auth import LoginRequiredError, api_user, login_redirect, page_user
 from sync_apis.browser.i18n import labels, language
 from sync_apis.browser.links import airflow_run_url, day_table_url, table_url
@@ -197,6 +198,32 @@ def _run(conn: psycopg.Connection[Any], base: str, dag_id: str, run_id: str) -> 
     return {"dag_id": dag_id, "run_id": run_id, "rows": rows, "rejections": rejections, "links": links}
 
 
+DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+
+
+def tiles_url() -> str:
+    from airflow.configuration import conf
+
+    return str(conf.get("sync_apis", "map_tiles_url", fallback=DEFAULT_TILES_URL) or DEFAULT_TILES_URL)
+
+
+def _vehicle(conn: psycopg.Connection[Any], params: dict[str, str]) -> dict[str, Any]:
+    known = vehicle.plates(conn)
+    plate = params.get("placa") or (known[0] if known else "")
+    if plate not in known:
+        raise catalog.UnknownNameError(f"no vehicle with plate {plate!r}")
+    day_text = params.get("day")
+    if day_text:
+        try:
+            day = date.fromisoformat(day_text)
+        except ValueError:
+            raise query.BadRequestError("day must be a date, YYYY-MM-DD") from None
+    else:
+        last = conn.execute("SELECT max(rota_date) FROM e_track.routes WHERE placa = %s", (plate,)).fetchone()
+        day = last[0] if last and last[0] else health.yesterday_local()
+    return vehicle.vehicle_day(conn, plate, day) | {"plates": known}
+
+
 # --------------------------------------------------------------------------- the app
 
 
@@ -293,5 +320,18 @@ def create_app() -> FastAPI:
     @app.get("/api/run", dependencies=api)
     def run_json(request: Request, dag_id: str, run_id: str) -> JSONResponse:
         return _json(lambda c: _run(c, _base(request), dag_id, run_id))
+
+    @app.get("/vehicle", dependencies=page, response_class=HTMLResponse)
+    def vehicle_page(request: Request) -> HTMLResponse:
+        def build(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+            v = _vehicle(conn, _params(request))
+            plates = v.pop("plates")
+            return {"v": v, "v_json": jsonable_encoder(v), "plates": plates, "tiles_url": tiles_url()}
+
+        return _page(request, "vehicle.html", build)
+
+    @app.get("/api/vehicle", dependencies=api)
+    def vehicle_json(request: Request) -> JSONResponse:
+        return _json(lambda c: {k: v for k, v in _vehicle(c, _params(request)).items() if k != "plates"})
 
     return app

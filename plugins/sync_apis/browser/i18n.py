@@ -60,6 +60,17 @@ LABELS: dict[str, dict[str, str]] = {
         "= that São Paulo day; text = contains.",
     },
     "sort_by": {"pt": "ordenar por", "en": "sort by"},
+    "vehicle_day": {"pt": "Veículo no dia", "en": "Vehicle day"},
+    "plate": {"pt": "Placa", "en": "Plate"},
+    "show": {"pt": "Mostrar", "en": "Show"},
+    "points": {"pt": "Pontos", "en": "Points"},
+    "distance_km": {"pt": "Distância (km)", "en": "Distance (km)"},
+    "driving_minutes": {"pt": "Dirigindo (min)", "en": "Driving (min)"},
+    "max_speed": {"pt": "Vel. máx. (km/h)", "en": "Max speed (km/h)"},
+    "stops": {"pt": "Paradas", "en": "Stops"},
+    "trips": {"pt": "Viagens", "en": "Trips"},
+    "start": {"pt": "Início", "en": "Start"},
+    "end": {"pt": "Fim", "en": "End"},
     "lang_other": {"pt": "English", "en": "Português"},
 }
 
