@@ -32,7 +32,7 @@ LABELS: dict[str, dict[str, str]] = {
     "more_than": {"pt": "mais de", "en": "more than"},
     "search": {"pt": "Buscar", "en": "Search"},
     "filter": {"pt": "Filtrar", "en": "Filter"},
-    "clear": {"pt": "Limpar", "en": "Clear"},
+    "clear_filters": {"pt": "Limpar", "en": "Clear"},
     "next_page": {"pt": "Próxima página", "en": "Next page"},
     "first_page": {"pt": "Primeira página", "en": "First page"},
     "download_csv": {"pt": "Baixar CSV", "en": "Download CSV"},
@@ -82,6 +82,11 @@ def language(request: Request) -> str:
     accept = request.headers.get("accept-language", "").lower()
     first = accept.split(",")[0].strip()
     return "en" if first.startswith("en") else "pt"
+
+
+# Templates read labels as ``t.name``; Jinja finds a dict's methods first, so no label may be
+# called like one (``t.clear`` once rendered "<built-in method clear ...>").
+assert not set(LABELS) & set(dir(dict)), set(LABELS) & set(dir(dict))
 
 
 def labels(lang: str) -> dict[str, str]:
