@@ -42,6 +42,12 @@ def routes(dag_id: str, run_id: str) -> list[Route]:
         Route("/tables/{schema}/{table}/csv", f"{PREFIX}{pos}/csv?q=a", True),
         Route("/vehicle", f"{PREFIX}/vehicle?placa=@PLATE@&day=@DAY@", True),
         Route("/api/vehicle", f"{PREFIX}/api/vehicle?placa=@PLATE@&day=@DAY@", False),
+        Route("/fleet", f"{PREFIX}/fleet", True),
+        Route("/api/fleet", f"{PREFIX}/api/fleet", False),
+        Route("/auvo", f"{PREFIX}/auvo?day=@DAY@", True),
+        Route("/api/auvo", f"{PREFIX}/api/auvo?day=@DAY@", False),
+        Route("/auvo/task/{task_id}", f"{PREFIX}/auvo/task/@TASK@", True),
+        Route("/api/auvo/task/{task_id}", f"{PREFIX}/api/auvo/task/@TASK@", False),
         Route("/run", f"{PREFIX}/run?{run}", True),
         Route("/api/run", f"{PREFIX}/api/run?{run}", False),
     ]

@@ -26,7 +26,8 @@ def error_text(page: str) -> str:
 def concrete(route: Route, wh: Any) -> str:
     (user_id,) = wh.q("SELECT min(user_id) FROM auvo.users")[0]
     (plate,) = wh.q("SELECT min(placa) FROM e_track.routes")[0]
-    url = route.url.replace("@USER@", str(user_id)).replace("@PLATE@", plate)
+    (task_id,) = wh.q("SELECT min(task_id) FROM auvo.tasks")[0]
+    url = route.url.replace("@USER@", str(user_id)).replace("@PLATE@", plate).replace("@TASK@", str(task_id))
     return url.replace("@DAY@", wh.day.isoformat())
 
 

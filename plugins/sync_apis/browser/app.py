@@ -23,10 +23,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from psycopg import sql
 
-from sync_apis.browser import catalog, db, health, query, vehicle
+from sync_apis.browser import catalog, db, fleet, health, query, vehicle
 from sync_apis.browser.auth import LoginRequiredError, api_user, login_redirect, page_user
 from sync_apis.browser.i18n import labels, language
 from sync_apis.browser.links import airflow_run_url, day_table_url, table_url
+from sync_apis.localday import LOCAL_TZ
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -212,16 +213,40 @@ def _vehicle(conn: psycopg.Connection[Any], params: dict[str, str]) -> dict[str,
     plate = params.get("placa") or (known[0] if known else "")
     if plate not in known:
         raise catalog.UnknownNameError(f"no vehicle with plate {plate!r}")
-    day_text = params.get("day")
-    if day_text:
-        try:
-            day = date.fromisoformat(day_text)
-        except ValueError:
-            raise query.BadRequestError("day must be a date, YYYY-MM-DD") from None
-    else:
-        last = conn.execute("SELECT max(rota_date) FROM e_track.routes WHERE placa = %s", (plate,)).fetchone()
-        day = last[0] if last and last[0] else health.yesterday_local()
+    last = conn.execute("SELECT max(rota_date) FROM e_track.routes WHERE placa = %s", (plate,)).fetchone()
+    day = _day_param(params, last[0] if last and last[0] else health.yesterday_local())
     return vehicle.vehicle_day(conn, plate, day) | {"plates": known}
+
+
+def _day_param(params: dict[str, str], default: date) -> date:
+    text = params.get("day")
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise query.BadRequestError("day must be a date, YYYY-MM-DD") from None
+
+
+def _auvo_day(conn: psycopg.Connection[Any], params: dict[str, str], lang: str) -> dict[str, Any]:
+    last = conn.execute("SELECT max(task_date) FROM auvo.tasks").fetchone()
+    default = last[0].astimezone(LOCAL_TZ).date() if last and last[0] else health.yesterday_local()
+    day = _day_param(params, default)
+    return {"day": day, "tasks": fleet.day_tasks(conn, day, lang)}
+
+
+def _task(conn: psycopg.Connection[Any], task_id: int, lang: str) -> dict[str, Any]:
+    detail = fleet.task_detail(conn, task_id, lang)
+    if detail is None:
+        raise catalog.UnknownNameError(f"no Auvo task {task_id}")
+    return detail
+
+
+def _fleet_points(vehicles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"lat": v["latitude"], "lon": v["longitude"], "label": v["placa"], "stale": v["stale"]}
+        for v in vehicles
+    ]
 
 
 # --------------------------------------------------------------------------- the app
@@ -333,5 +358,47 @@ def create_app() -> FastAPI:
     @app.get("/api/vehicle", dependencies=api)
     def vehicle_json(request: Request) -> JSONResponse:
         return _json(lambda c: {k: v for k, v in _vehicle(c, _params(request)).items() if k != "plates"})
+
+    @app.get("/fleet", dependencies=page, response_class=HTMLResponse)
+    def fleet_page(request: Request) -> HTMLResponse:
+        def build(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+            vehicles = fleet.fleet(conn)
+            return {
+                "vehicles": vehicles,
+                "points": jsonable_encoder(_fleet_points(vehicles)),
+                "tiles_url": tiles_url(),
+            }
+
+        return _page(request, "fleet.html", build)
+
+    @app.get("/api/fleet", dependencies=api)
+    def fleet_json() -> JSONResponse:
+        return _json(lambda c: {"vehicles": fleet.fleet(c)})
+
+    @app.get("/auvo", dependencies=page, response_class=HTMLResponse)
+    def auvo_page(request: Request) -> HTMLResponse:
+        return _page(request, "auvo_day.html", lambda c: _auvo_day(c, _params(request), language(request)))
+
+    @app.get("/api/auvo", dependencies=api)
+    def auvo_json(request: Request) -> JSONResponse:
+        return _json(lambda c: _auvo_day(c, _params(request), language(request)))
+
+    @app.get("/auvo/task/{task_id}", dependencies=page, response_class=HTMLResponse)
+    def task_page(request: Request, task_id: int) -> HTMLResponse:
+        def build(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+            d = _task(conn, task_id, language(request))
+            c = d["customer"]
+            points = (
+                []
+                if c is None
+                else [{"lat": c["latitude"], "lon": c["longitude"], "label": c["description"]}]
+            )
+            return {"d": d, "points": points, "tiles_url": tiles_url()}
+
+        return _page(request, "task.html", build)
+
+    @app.get("/api/auvo/task/{task_id}", dependencies=api)
+    def task_json(request: Request, task_id: int) -> JSONResponse:
+        return _json(lambda c: _task(c, task_id, language(request)))
 
     return app

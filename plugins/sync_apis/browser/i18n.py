@@ -71,6 +71,17 @@ LABELS: dict[str, dict[str, str]] = {
     "trips": {"pt": "Viagens", "en": "Trips"},
     "start": {"pt": "Início", "en": "Start"},
     "end": {"pt": "Fim", "en": "End"},
+    "fleet_now": {"pt": "Frota agora", "en": "Fleet now"},
+    "vehicles": {"pt": "veículos", "en": "vehicles"},
+    "stale": {"pt": "sem posição há mais de um dia", "en": "no fix for over a day"},
+    "last_fix": {"pt": "Última posição", "en": "Last fix"},
+    "auvo_day": {"pt": "Auvo no dia", "en": "Auvo day"},
+    "tasks_word": {"pt": "tarefas", "en": "tasks"},
+    "assignee": {"pt": "Responsável", "en": "Assignee"},
+    "customer": {"pt": "Cliente", "en": "Customer"},
+    "task_type": {"pt": "Tipo", "en": "Type"},
+    "scheduled": {"pt": "Agendada", "en": "Scheduled"},
+    "answers": {"pt": "Respostas dos questionários", "en": "Questionnaire answers"},
     "lang_other": {"pt": "English", "en": "Português"},
 }
 
