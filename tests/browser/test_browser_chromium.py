@@ -220,3 +220,40 @@ def test_a_user_logs_in_and_sees_the_warehouse(
     assert driver.find_elements(By.CSS_SELECTOR, "#map .leaflet-control-scale-line")
     assert driver.find_elements(By.CSS_SELECTOR, "#map path.leaflet-interactive, #map canvas")
     _shot(driver, "05-vehicle-day-offline")
+
+    # 6. Fleet now: every terminal listed, each with a marker on the (tile-less) map.
+    _open_in_shell(driver, base, "/sync-apis/fleet")
+    terminals = wh.q("SELECT placa, latitude IS NOT NULL FROM e_track.terminals ORDER BY placa")
+    _wait(lambda: driver.find_element(By.ID, "map").get_attribute("data-drawn"), what="fleet map drawn")
+    listed = [r.get_attribute("data-plate") for r in driver.find_elements(By.CSS_SELECTOR, "#fleet tbody tr")]
+    assert listed == [p for p, _ in terminals]
+    assert driver.find_element(By.ID, "map").get_attribute("data-drawn") == str(
+        sum(1 for _, has in terminals if has)
+    )
+    _shot(driver, "06-fleet-now")
+
+    # 7. Auvo day: the day's task ids, then one task's page through its link.
+    _open_in_shell(driver, base, f"/sync-apis/auvo?day={wh.day.isoformat()}")
+    start = f"{wh.day.isoformat()} 00:00-03:00"
+    expected = [
+        str(t)
+        for (t,) in wh.q(
+            "SELECT task_id FROM auvo.tasks WHERE task_date >= %s::timestamptz "
+            "AND task_date < %s::timestamptz + interval '1 day' ORDER BY task_date, task_id",
+            start,
+            start,
+        )
+    ]
+    shown = [r.get_attribute("data-task") for r in driver.find_elements(By.CSS_SELECTOR, "#tasks tbody tr")]
+    assert shown == expected and shown
+    _shot(driver, "07-auvo-day")
+    driver.switch_to.default_content()
+    _into_plugin_frame(driver, "/sync-apis/")
+    driver.find_element(By.CSS_SELECTOR, f'#tasks tr[data-task="{expected[0]}"] a').click()
+    status = _wait(lambda: driver.find_element(By.ID, "task-status"), what="task page")
+    (code,) = wh.q("SELECT task_status FROM auvo.tasks WHERE task_id = %s", int(expected[0]))[0]
+    pt = {1: "Aberta", 2: "Em deslocamento", 3: "Check-in", 4: "Check-out", 5: "Finalizada", 6: "Pausada"}
+    en = {1: "Opened", 2: "In displacement", 3: "Checked in", 4: "Checked out", 5: "Finished", 6: "Paused"}
+    # Headless Chromium asks for English (Accept-Language); either language is the right status.
+    assert status.text in (pt[code], en[code])
+    _shot(driver, "08-auvo-task")
