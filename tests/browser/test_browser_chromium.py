@@ -14,6 +14,7 @@ import json
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -182,7 +183,27 @@ def test_a_user_logs_in_and_sees_the_warehouse(
         row = table.find_element(By.CSS_SELECTOR, f'tr[data-source="{source}"][data-stream="{stream}"]')
         assert row.find_element(By.CSS_SELECTOR, "td.received").text == str(received)
         assert row.find_element(By.CSS_SELECTOR, "td.last-day").text == wh.day.isoformat()
-    _shot(driver, "02-overview")
+    # As of the day after the sandbox day, its cell is green and opens its Airflow run in the shell.
+    as_of = (wh.day + timedelta(days=1)).isoformat()
+    _open_in_shell(driver, base, f"/sync-apis/?as_of={as_of}")
+    cell = _wait(
+        lambda: driver.find_element(
+            By.CSS_SELECTOR, f'tr[data-stream="positions"] a.day.success[data-day="{wh.day.isoformat()}"]'
+        ),
+        what="the loaded day in the strip",
+    )
+    (rows,) = wh.q(
+        "SELECT sum(rows_received) FROM sync_meta.sync_runs WHERE stream = 'positions' AND day = %s", wh.day
+    )[0]
+    assert cell.get_attribute("data-rows") == str(rows)
+    _shot(driver, "02-overview")  # (leaves the iframe)
+    _into_plugin_frame(driver, "/sync-apis/")
+    driver.find_element(
+        By.CSS_SELECTOR, f'tr[data-stream="positions"] a.day.success[data-day="{wh.day.isoformat()}"]'
+    ).click()
+    driver.switch_to.default_content()
+    run_path = f"/dags/etrac_daily/runs/{quote(wh.runs['etrac_daily'], safe='')}"
+    _wait(lambda: run_path in driver.current_url, what="the Airflow run page in the shell")
 
     # 3. A table page: positions of one plate on the day, count and plates shown as SQL says.
     (plate,) = wh.q("SELECT min(placa) FROM e_track.routes")[0]

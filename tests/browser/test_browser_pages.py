@@ -305,3 +305,47 @@ def test_run_tab_shows_the_runs_rows_rejections_and_day_links(get: Any, loaded_w
     from urllib.parse import parse_qsl
 
     assert get("/api" + path, **dict(parse_qsl(query_string))).json()["count"] == expected
+
+
+def test_overview_as_of_a_day_links_runs_and_reds_a_failed_run(
+    client: Any, get: Any, loaded_warehouse: Any
+) -> None:
+    """As of the day after the sandbox day: that day green with its rows and run link, the next
+    one missing; after the etrac run is marked failed in Airflow (as from its UI), its days red."""
+    from urllib.parse import quote
+
+    from tests.browser.conftest import USERS
+
+    wh = loaded_warehouse
+    as_of = (wh.day + timedelta(days=1)).isoformat()
+
+    def strip() -> dict[tuple[str, str], dict[str, Any]]:
+        data = get("/api/health", as_of=as_of).json()
+        assert data["yesterday"] == as_of
+        return {(s["source"], s["stream"]): {d["day"]: d for d in s["days"]} for s in data["streams"]}
+
+    days = strip()
+    for (source, stream), by_day in days.items():
+        (rows, dag_id, run_id) = wh.q(
+            "SELECT sum(rows_received), min(dag_id), min(run_id) FROM sync_meta.sync_runs "
+            "WHERE source = %s AND stream = %s AND day = %s",
+            source,
+            stream,
+            wh.day,
+        )[0]
+        cell = by_day[wh.day.isoformat()]
+        assert (cell["status"], cell["rows"]) == ("success", rows), (source, stream)
+        assert cell["run_url"] == f"/dags/{dag_id}/runs/{quote(run_id, safe='')}"
+        assert by_day[as_of]["status"] == "missing"
+
+    admin = client.post("/auth/token", json={"username": "admin", "password": USERS["admin"]}).json()
+    auth = {"Authorization": f"Bearer {admin['access_token']}"}
+    run = f"/api/v2/dags/etrac_daily/dagRuns/{quote(wh.runs['etrac_daily'], safe='')}"
+    assert client.patch(run, json={"state": "failed"}, headers=auth).status_code == 200
+    try:
+        for (source, _), by_day in strip().items():
+            expected = "failed" if source == "e_track" else "success"
+            assert by_day[wh.day.isoformat()]["status"] == expected, source
+        assert 'class="day failed airflow-link"' in get("/", as_of=as_of).text
+    finally:
+        assert client.patch(run, json={"state": "success"}, headers=auth).status_code == 200

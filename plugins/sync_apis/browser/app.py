@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from psycopg import sql
 
-from sync_apis.browser import catalog, db, fleet, health, query, vehicle
+from sync_apis.browser import airflow_runs, catalog, db, fleet, health, query, vehicle
 from sync_apis.browser.auth import LoginRequiredError, api_user, login_redirect, page_user
 from sync_apis.browser.i18n import labels, language
 from sync_apis.browser.links import airflow_run_url, day_table_url, table_url
@@ -111,24 +111,29 @@ def _json(build: Any) -> JSONResponse:
 # --------------------------------------------------------------------------- data builders
 
 
-def _overview(conn: psycopg.Connection[Any], base: str) -> dict[str, Any]:
+def _streams(conn: psycopg.Connection[Any], params: dict[str, str]) -> tuple[date, list[health.StreamHealth]]:
+    """The overview's streams as of ``as_of`` (default yesterday), failed Airflow runs marked."""
+    as_of = _day_param(params, health.yesterday_local(), name="as_of")
+    streams = health.stream_health(conn, as_of)
+    runs = {(c.dag_id, c.run_id) for s in streams for c in s.strip if c.dag_id and c.run_id}
+    return as_of, health.mark_failed_runs(streams, airflow_runs.run_states(runs))
+
+
+def _overview(conn: psycopg.Connection[Any], base: str, params: dict[str, str]) -> dict[str, Any]:
     air = airflow_base()
+    as_of, streams = _streams(conn, params)
 
     def run_url(dag_id: str, run_id: str) -> str:
         return airflow_run_url(air, dag_id, run_id)
 
-    return {
-        "streams": health.stream_health(conn),
-        "yesterday": health.yesterday_local(),
-        "run_url": run_url,
-        "day_url": lambda source, stream, day: day_table_url(base, source, stream, day.isoformat()),
-    }
+    return {"streams": streams, "yesterday": as_of, "run_url": run_url}
 
 
-def _overview_json(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+def _overview_json(conn: psycopg.Connection[Any], params: dict[str, str]) -> dict[str, Any]:
     air = airflow_base()
+    as_of, streams = _streams(conn, params)
     out = []
-    for s in health.stream_health(conn):
+    for s in streams:
         out.append(
             {
                 "source": s.source,
@@ -149,7 +154,7 @@ def _overview_json(conn: psycopg.Connection[Any]) -> dict[str, Any]:
                 ],
             }
         )
-    return {"yesterday": health.yesterday_local(), "streams": out}
+    return {"yesterday": as_of, "streams": out}
 
 
 def _tables(conn: psycopg.Connection[Any]) -> dict[str, Any]:
@@ -218,14 +223,14 @@ def _vehicle(conn: psycopg.Connection[Any], params: dict[str, str]) -> dict[str,
     return vehicle.vehicle_day(conn, plate, day) | {"plates": known}
 
 
-def _day_param(params: dict[str, str], default: date) -> date:
-    text = params.get("day")
+def _day_param(params: dict[str, str], default: date, name: str = "day") -> date:
+    text = params.get(name)
     if not text:
         return default
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise query.BadRequestError("day must be a date, YYYY-MM-DD") from None
+        raise query.BadRequestError(f"{name} must be a date, YYYY-MM-DD") from None
 
 
 def _auvo_day(conn: psycopg.Connection[Any], params: dict[str, str], lang: str) -> dict[str, Any]:
@@ -277,11 +282,11 @@ def create_app() -> FastAPI:
 
     @app.get("/", dependencies=page, response_class=HTMLResponse)
     def overview(request: Request) -> HTMLResponse:
-        return _page(request, "overview.html", lambda c: _overview(c, _base(request)))
+        return _page(request, "overview.html", lambda c: _overview(c, _base(request), _params(request)))
 
     @app.get("/api/health", dependencies=api)
-    def overview_json() -> JSONResponse:
-        return _json(_overview_json)
+    def overview_json(request: Request) -> JSONResponse:
+        return _json(lambda c: _overview_json(c, _params(request)))
 
     @app.get("/tables", dependencies=page, response_class=HTMLResponse)
     def tables(request: Request) -> HTMLResponse:

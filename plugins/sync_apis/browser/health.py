@@ -7,7 +7,7 @@ run's rows), and the day is good only if every row of that run succeeded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -118,6 +118,20 @@ def stream_health(conn: psycopg.Connection[Any], today_minus_one: date | None = 
                 strip=strip,
             )
         )
+    return out
+
+
+def mark_failed_runs(streams: list[StreamHealth], states: dict[tuple[str, str], str]) -> list[StreamHealth]:
+    """Days whose Airflow run failed (a check, or marked failed) turn red though their rows loaded."""
+    out = []
+    for s in streams:
+        strip = [
+            replace(c, status="failed")
+            if c.dag_id and c.run_id and states.get((c.dag_id, c.run_id)) == "failed"
+            else c
+            for c in s.strip
+        ]
+        out.append(replace(s, strip=strip))
     return out
 
 
