@@ -1,0 +1,85 @@
+"""The browser's own database access: read-only, time-limited, never the loader's session.
+
+Which connection: the Airflow connection ``[sync_apis] browser_conn_id`` (default
+``sync_apis_reader_db``, meant for a login that only holds ``sync_apis_reader``) when it exists,
+otherwise the warehouse connection ``sync_apis_db``. In both cases every transaction is
+``READ ONLY`` with a ``statement_timeout``, and switches to the ``sync_apis_reader`` role (SELECT
+only, created by include/sql/sync_meta/002_reader_role.sql) when the login may — so even the
+warehouse's owner login reads with no write privilege at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from sync_apis.localday import LOCAL_TZ_NAME
+
+READER_ROLE = "sync_apis_reader"
+DEFAULT_READER_CONN_ID = "sync_apis_reader_db"
+WAREHOUSE_CONN_ID = "sync_apis_db"
+DEFAULT_STATEMENT_TIMEOUT_MS = 5000
+
+
+def _setting(key: str, default: str) -> str:
+    from airflow.configuration import conf
+
+    return str(conf.get("sync_apis", key, fallback=default))
+
+
+def statement_timeout_ms() -> int:
+    return int(_setting("browser_statement_timeout_ms", str(DEFAULT_STATEMENT_TIMEOUT_MS)))
+
+
+def connect_kwargs() -> dict[str, Any]:
+    """libpq parameters of the reader connection (see the module docstring for which one)."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.models.connection import Connection
+
+    for conn_id in (_setting("browser_conn_id", DEFAULT_READER_CONN_ID), WAREHOUSE_CONN_ID):
+        try:
+            c = Connection.get_connection_from_secrets(conn_id)
+        except AirflowNotFoundException:
+            continue
+        kwargs: dict[str, Any] = {"host": c.host, "dbname": c.schema or "postgres", "user": c.login}
+        if c.port:
+            kwargs["port"] = c.port
+        if c.password:
+            kwargs["password"] = c.password
+        for key in ("sslmode", "sslrootcert", "sslcert", "sslkey"):
+            if key in c.extra_dejson:
+                kwargs[key] = c.extra_dejson[key]
+        return {k: v for k, v in kwargs.items() if v is not None}
+    raise LookupError(
+        f"no Airflow connection {DEFAULT_READER_CONN_ID!r} or {WAREHOUSE_CONN_ID!r} for the data browser"
+    )
+
+
+@contextmanager
+def read_only() -> Iterator[psycopg.Connection[Any]]:
+    """A connection inside one READ ONLY transaction with a statement timeout, as the reader role."""
+    timeout = statement_timeout_ms()
+    with psycopg.connect(
+        **connect_kwargs(),
+        application_name="sync_apis_browser",
+        # Also the session default, so nothing sent later can start a writable transaction.
+        options=f"-c default_transaction_read_only=on -c statement_timeout={timeout}",
+        connect_timeout=5,
+    ) as conn:
+        conn.execute("SET TRANSACTION READ ONLY")
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", (f"{timeout}ms",))
+        # Times are shown as the users read them: São Paulo local time.
+        conn.execute("SELECT set_config('TimeZone', %s, true)", (LOCAL_TZ_NAME,))
+        may_be_reader = conn.execute(
+            "SELECT CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = %s)"
+            " THEN pg_has_role(%s, 'MEMBER') ELSE false END",
+            (READER_ROLE, READER_ROLE),
+        ).fetchone()
+        if may_be_reader and may_be_reader[0]:
+            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(READER_ROLE)))
+        yield conn
+        conn.rollback()  # nothing to commit; ends the transaction explicitly

@@ -1,0 +1,150 @@
+"""Fixtures for the data browser: a warehouse loaded by the real DAGs, Airflow's own API app.
+
+``loaded_warehouse`` runs ``auvo_daily`` and ``etrac_daily`` with ``dag.test()`` for one sandbox
+day into a fresh database, once per session (nothing writes to it afterwards). ``airflow_app`` is
+Airflow's api-server app (``airflow.api_fastapi.app.create_app``: the same plugin mounting, auth
+manager and middleware as
+``airflow api-server``) with the simple auth manager's login on (not "all admins"), so requests
+without a token really are anonymous.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.conftest import SANDBOX_NOW, sandbox_conn_json, small_auvo_config, small_etrac_config
+from tests.support.pg import PgUrl, create_database, drop_database
+
+DAY = date(2025, 3, 10)
+USERS = {"admin": "admin-pass-for-tests", "viewer": "viewer-pass-for-tests"}
+
+
+@dataclass
+class Warehouse:
+    url: PgUrl
+    day: date
+    runs: dict[str, str]
+    """dag_id -> run_id of the run that loaded ``day``."""
+
+    def q(self, statement: str, *params: Any) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.url.url) as conn:
+            conn.execute("SET TIME ZONE 'America/Sao_Paulo'")
+            return conn.execute(statement, params).fetchall()
+
+    def fingerprint(self) -> list[tuple[Any, ...]]:
+        """Counts and checksums that any write to the warehouse would change."""
+        return self.q(
+            "SELECT (SELECT count(*) FROM sync_meta.watermarks),"
+            " (SELECT md5(string_agg(name, ',' ORDER BY user_id)) FROM auvo.users),"
+            " (SELECT count(*) FROM e_track.positions), (SELECT count(*) FROM sync_meta.sync_runs),"
+            " (SELECT count(*) FROM information_schema.columns"
+            "   WHERE table_schema = 'auvo' AND table_name = 'tasks'),"
+            " to_regclass('e_track.routes') IS NOT NULL, to_regclass('sync_meta.intruder') IS NULL,"
+            " (SELECT count(*) FROM pg_tables WHERE schemaname IN ('auvo', 'e_track', 'sync_meta'))"
+        )
+
+
+@pytest.fixture(scope="session")
+def loaded_warehouse(pg_server: PgUrl, airflow_db: PgUrl) -> Iterator[Warehouse]:
+    from sandbox.auvo import AuvoConfig
+    from sandbox.auvo import make_server as make_auvo
+    from sandbox.core import Clock
+    from sandbox.etrac import EtracConfig
+    from sandbox.etrac import make_server as make_etrac
+    from tests.conftest import load_dagbag
+
+    db = create_database(pg_server, "sync_apis_test_browser")
+    auvo = make_auvo(small_auvo_config(AuvoConfig), clock=Clock(SANDBOX_NOW))
+    etrac = make_etrac(small_etrac_config(EtracConfig), clock=Clock(SANDBOX_NOW))
+    auvo.start()
+    etrac.start()
+    env = {
+        "AIRFLOW_CONN_SYNC_APIS_DB": db.airflow_conn_json(),
+        "AIRFLOW_CONN_AUVO_API": sandbox_conn_json(
+            auvo.base_url, "/v2", "sandbox-api-key", "sandbox-api-token"
+        ),
+        "AIRFLOW_CONN_ETRAC_API": sandbox_conn_json(
+            etrac.base_url, "/monitoramento", "sandbox@example.com", "1234567890123"
+        ),
+    }
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in env.items():
+                mp.setenv(key, value)
+            from airflow._shared.timezones.timezone import parse
+
+            runs = {}
+            for dag_id in ("auvo_daily", "etrac_daily"):
+                dag = load_dagbag().get_dag(dag_id)
+                for task in dag.tasks:
+                    task.retries = 0
+                run = dag.test(logical_date=parse(DAY.isoformat()))
+                assert run.state == "success", f"{dag_id} {run.state}"
+                runs[dag_id] = run.run_id
+        yield Warehouse(db, DAY, runs)
+    finally:
+        auvo.stop()
+        etrac.stop()
+        drop_database(pg_server, db)
+
+
+@pytest.fixture(scope="module")
+def airflow_app(loaded_warehouse: Warehouse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Airflow's api-server app in-process, reading ``loaded_warehouse`` through the browser."""
+    from airflow.configuration import conf
+
+    passwords = Path(tmp_path_factory.mktemp("auth")) / "passwords.json"
+    passwords.write_text(json.dumps(USERS))
+    settings = {
+        ("core", "simple_auth_manager_all_admins"): "False",
+        ("core", "simple_auth_manager_users"): "admin:admin,viewer:viewer",
+        ("core", "simple_auth_manager_passwords_file"): str(passwords),
+        ("api_auth", "jwt_secret"): "browser-tests-jwt-secret",
+        ("api", "base_url"): "http://testserver",
+    }
+    saved = {k: conf.get(*k, fallback=None) for k in settings}
+    for (section, key), value in settings.items():
+        conf.set(section, key, value)
+    env_saved = os.environ.get("AIRFLOW_CONN_SYNC_APIS_DB")
+    os.environ["AIRFLOW_CONN_SYNC_APIS_DB"] = loaded_warehouse.url.airflow_conn_json()
+    try:
+        from airflow.api_fastapi.app import create_app, purge_cached_app
+
+        purge_cached_app()
+        yield create_app()
+    finally:
+        purge_cached_app()
+        for (section, key), value in saved.items():
+            if value is None:
+                conf.remove_option(section, key)
+            else:
+                conf.set(section, key, value)
+        if env_saved is None:
+            os.environ.pop("AIRFLOW_CONN_SYNC_APIS_DB", None)
+        else:
+            os.environ["AIRFLOW_CONN_SYNC_APIS_DB"] = env_saved
+
+
+@pytest.fixture(scope="module")
+def client(airflow_app: Any) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    with TestClient(airflow_app, base_url="http://testserver", follow_redirects=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def token(client: Any) -> str:
+    """A JWT from Airflow's own ``POST /auth/token`` with a user's name and password."""
+    resp = client.post("/auth/token", json={"username": "viewer", "password": USERS["viewer"]})
+    assert resp.status_code == 201, resp.text
+    return str(resp.json()["access_token"])
