@@ -126,6 +126,22 @@ def sandbox_conn_json(base_url: str, root: str, login: str, password: str) -> st
     )
 
 
+def connection_env(*, warehouse: PgUrl | None = None, auvo: Any = None, etrac: Any = None) -> dict[str, str]:
+    """``AIRFLOW_CONN_*`` pointing auvo_api / etrac_api / sync_apis_db at sandboxes and a warehouse."""
+    env: dict[str, str] = {}
+    if warehouse is not None:
+        env["AIRFLOW_CONN_SYNC_APIS_DB"] = warehouse.airflow_conn_json()
+    if auvo is not None:
+        env["AIRFLOW_CONN_AUVO_API"] = sandbox_conn_json(
+            auvo.base_url, "/v2", "sandbox-api-key", "sandbox-api-token"
+        )
+    if etrac is not None:
+        env["AIRFLOW_CONN_ETRAC_API"] = sandbox_conn_json(
+            etrac.base_url, "/monitoramento", "sandbox@example.com", "1234567890123"
+        )
+    return env
+
+
 @pytest.fixture
 def connect_airflow(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, str]]:
     """Point the connections auvo_api / etrac_api / sync_apis_db at sandboxes and a warehouse.
@@ -134,17 +150,7 @@ def connect_airflow(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, 
     """
 
     def connect(*, warehouse: PgUrl | None = None, auvo: Any = None, etrac: Any = None) -> dict[str, str]:
-        env: dict[str, str] = {}
-        if warehouse is not None:
-            env["AIRFLOW_CONN_SYNC_APIS_DB"] = warehouse.airflow_conn_json()
-        if auvo is not None:
-            env["AIRFLOW_CONN_AUVO_API"] = sandbox_conn_json(
-                auvo.base_url, "/v2", "sandbox-api-key", "sandbox-api-token"
-            )
-        if etrac is not None:
-            env["AIRFLOW_CONN_ETRAC_API"] = sandbox_conn_json(
-                etrac.base_url, "/monitoramento", "sandbox@example.com", "1234567890123"
-            )
+        env = connection_env(warehouse=warehouse, auvo=auvo, etrac=etrac)
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         return env

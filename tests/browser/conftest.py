@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import SANDBOX_NOW, sandbox_conn_json, small_auvo_config, small_etrac_config
+from tests.conftest import SANDBOX_NOW, connection_env, small_auvo_config, small_etrac_config
 from tests.support.pg import PgUrl, create_database, drop_database
 
 DAY = date(2025, 3, 10)
@@ -67,15 +67,7 @@ def loaded_warehouse(pg_server: PgUrl, airflow_db: PgUrl) -> Iterator[Warehouse]
     etrac = make_etrac(small_etrac_config(EtracConfig), clock=Clock(SANDBOX_NOW))
     auvo.start()
     etrac.start()
-    env = {
-        "AIRFLOW_CONN_SYNC_APIS_DB": db.airflow_conn_json(),
-        "AIRFLOW_CONN_AUVO_API": sandbox_conn_json(
-            auvo.base_url, "/v2", "sandbox-api-key", "sandbox-api-token"
-        ),
-        "AIRFLOW_CONN_ETRAC_API": sandbox_conn_json(
-            etrac.base_url, "/monitoramento", "sandbox@example.com", "1234567890123"
-        ),
-    }
+    env = connection_env(warehouse=db, auvo=auvo, etrac=etrac)
     try:
         with pytest.MonkeyPatch.context() as mp:
             for key, value in env.items():

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from sync_apis.localday import day_bounds
-from tests.conftest import sandbox_conn_json, small_auvo_config, small_etrac_config
+from tests.conftest import connection_env, small_auvo_config, small_etrac_config
 from tests.integration.test_etrac_daily import assert_matches_ground_truth
 from tests.support.airflow_stack import AirflowStack
 
@@ -54,13 +54,7 @@ def test_both_dags_triggered_without_a_logical_date_load_today_so_far(
     auvo, etrac, now = sandboxes_at_now
     today = now.date()
     env = {
-        "AIRFLOW_CONN_SYNC_APIS_DB": warehouse_url.airflow_conn_json(),
-        "AIRFLOW_CONN_AUVO_API": sandbox_conn_json(
-            auvo.base_url, "/v2", "sandbox-api-key", "sandbox-api-token"
-        ),
-        "AIRFLOW_CONN_ETRAC_API": sandbox_conn_json(
-            etrac.base_url, "/monitoramento", "sandbox@example.com", "1234567890123"
-        ),
+        **connection_env(warehouse=warehouse_url, auvo=auvo, etrac=etrac),
         # Only the triggered runs: no clock-driven run of yesterday on unpause.
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
     }
