@@ -9,13 +9,15 @@ VENV_STAMP := $(VENV)/.installed-requirements
 REQUIREMENTS := requirements.txt requirements-dev.txt
 PYTEST_ARGS ?=
 
-.PHONY: help venv run stop status test lint bench clean
+.PHONY: help venv run stop status shell airflow psql test lint bench clean
 
 help: ## Show this help
 	@echo "sync-apis - make targets:"
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
 	@echo ""
 	@echo "Start here: make run   (local Airflow + embedded Postgres + sandbox APIs, no credentials)"
+	@echo "Then, in another terminal: make shell, make airflow ARGS=\"...\", make psql, or"
+	@echo "  eval \"\$$(.venv/bin/python scripts/devstack.py env)\"   (the stack's environment in your own shell)"
 
 venv: $(VENV_STAMP) ## Create .venv (Python 3.11) and install requirements (only when they change)
 
@@ -37,7 +39,23 @@ stop: ## Stop a stack started by `make run` (from another terminal)
 	@if [ -x $(VENV_PY) ]; then $(VENV_PY) scripts/devstack.py stop; else echo "nothing to stop (no .venv)"; fi
 
 status: ## Show which local stack processes are running
-	@$(VENV_PY) scripts/devstack.py status
+	@if [ -x $(VENV_PY) ]; then $(VENV_PY) scripts/devstack.py status; else echo "not running (no .venv)"; fi
+
+# The ways into the running stack (another terminal while `make run` runs). ARGS goes to the shell
+# as typed: quote inside it as on a command line. $(value ARGS) keeps make from expanding `$` in it.
+NEEDS_VENV = @[ -x $(VENV_PY) ] || { echo "no .venv yet: start the stack with 'make run' first" >&2; exit 1; }
+
+shell: ## A shell wired to the running stack: airflow, psql (the warehouse), its AIRFLOW_* settings
+	$(NEEDS_VENV)
+	@$(VENV_PY) scripts/devstack.py shell
+
+airflow: ## One Airflow CLI command against the running stack: make airflow ARGS="dags list"
+	$(NEEDS_VENV)
+	@$(VENV_PY) scripts/devstack.py airflow $(value ARGS)
+
+psql: ## psql on the running stack's warehouse: make psql ARGS="-c 'SELECT 1'"
+	$(NEEDS_VENV)
+	@$(VENV_PY) scripts/devstack.py psql $(value ARGS)
 
 # Two workers (pytest-xdist): most of the suite waits on processes, sandboxes and retries, not
 # on the CPU, so two at a time finish in about two thirds of the time on this 2-core machine.

@@ -1,6 +1,7 @@
 """`make run` / `make stop`: the local sync-apis stack (Airflow 3, embedded PostgreSQL, sandbox APIs).
 
 Usage: .venv/bin/python scripts/devstack.py {run,stop,status}
+       .venv/bin/python scripts/devstack.py {env,shell,airflow ARGS...,psql ARGS...}   (while `make run` runs)
 """
 
 import sys

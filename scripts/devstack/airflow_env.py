@@ -23,6 +23,10 @@ def airflow_environment(
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            # Dates typed without a zone (CLI, REST) become São Paulo midnights, so a backfill's range
+            # reads as local days. Not needed for correctness (the timetable reads the date itself)
+            # and not the UI's display zone: Airflow 3 removed [webserver] default_ui_timezone, the
+            # UI shows the browser's time zone (user menu > Timezone to change it).
             "AIRFLOW__CORE__DEFAULT_TIMEZONE": "America/Sao_Paulo",
             "AIRFLOW__CORE__FERNET_KEY": secrets.fernet_key,
             "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,

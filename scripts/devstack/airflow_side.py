@@ -2,7 +2,8 @@
 connections in the metadata DB in one process instead of one slow `airflow connections` call each.
 
     python airflow_side.py describe ID [ID...]   -> {"ID": "description or null", ...} for existing ids
-    python airflow_side.py upsert < '{"ID": {conn_type, host, ...}}'   (stdin: passwords stay out of `ps`)
+    python airflow_side.py apply < '{"upsert": {"ID": {conn_type, host, ...}}, "delete": {"ID": "descr"}}'
+        (stdin: passwords stay out of `ps`; a connection is deleted only while it has that description)
 
 Standalone on purpose: it must not import the devstack package (different sys.path).
 """
@@ -29,13 +30,18 @@ def describe(conn_ids: list[str]) -> dict[str, str | None]:
 API_POOLS = {"etrac_api": (2, "e-Track API calls of sync-apis (history tasks across all runs)")}
 
 
-def upsert(specs: dict[str, dict[str, object]]) -> None:
+def apply(upsert: dict[str, dict[str, object]], delete: dict[str, str]) -> None:
     from airflow.models.connection import Connection
     from airflow.models.pool import Pool
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        for conn_id, spec in specs.items():
+        for conn_id, description in delete.items():
+            # Matching the description too: a connection the user has since edited is theirs.
+            session.query(Connection).filter(
+                Connection.conn_id == conn_id, Connection.description == description
+            ).delete()
+        for conn_id, spec in upsert.items():
             session.query(Connection).filter(Connection.conn_id == conn_id).delete()
             session.add(Connection(conn_id=conn_id, **spec))  # type: ignore[arg-type]
         for name, (slots, description) in API_POOLS.items():
@@ -47,8 +53,9 @@ def main(argv: list[str]) -> int:
     command, args = argv[0], argv[1:]
     if command == "describe":
         print(json.dumps(describe(args)))
-    elif command == "upsert":
-        upsert(json.loads(sys.stdin.read()))
+    elif command == "apply":
+        changes = json.loads(sys.stdin.read())
+        apply(changes.get("upsert", {}), changes.get("delete", {}))
     else:
         print(f"unknown command {command}", file=sys.stderr)
         return 2

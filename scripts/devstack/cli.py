@@ -1,14 +1,19 @@
-"""Command dispatch: run | stop | status."""
+"""Command dispatch: run | stop | status, and the ways into the running stack: env | shell | airflow | psql."""
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import shlex
+import shutil
+import sys
+from collections.abc import Mapping
 
 from devstack import processes
-from devstack.database import embedded_pid, stop_embedded
+from devstack.database import embedded_pid, postgres_bin_dir, stop_embedded
 from devstack.errors import DevstackError
 from devstack.layout import Layout
+from devstack.running import changed_variables, cli_environment, load_running, recorded_ui, shell_rc
 from devstack.settings import settings_from_env
 from devstack.stack import SUPERVISOR, run
 
@@ -44,23 +49,76 @@ def status(layout: Layout) -> int:
     if pg is not None:
         alive["postgres"] = pg
     if not alive:
+        # A question answered, not a failure: `make status` must not end in "make: *** Error 1".
         print("not running")
-        return 1
+        return 0
     for name, pid in alive.items():
         log = layout.pgdata / "log" if name == "postgres" else layout.log(name)
         print(f"  {name:<14} pid {pid:<8}" + (f" log {layout.show(log)}" if log.exists() else ""))
-    if layout.stack_file.exists():
-        print(f"  UI: {json.loads(layout.stack_file.read_text())['ui']}")
+    ui = recorded_ui(layout)
+    if ui:
+        print(f"  UI: {ui}")
     return 0
 
 
+def print_env(layout: Layout, current: Mapping[str, str]) -> int:
+    """`export` lines for `eval "$(... env)"`. They contain the Fernet key and other secrets: they
+    go to stdout, for the user's own shell, and nowhere else."""
+    env = cli_environment(layout, load_running(layout), current)
+    exports, unsets = changed_variables(env, current)
+    print('# the running sync-apis stack; use: eval "$(.venv/bin/python scripts/devstack.py env)"')
+    for name in unsets:
+        print(f"unset {name}")
+    for name, value in sorted(exports.items()):
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
+
+
+def exec_in_stack(layout: Layout, program: str, args: list[str]) -> int:
+    """Replace this process with ``program`` (airflow | psql | bash) in the stack's environment."""
+    stack = load_running(layout)
+    env = cli_environment(layout, stack, os.environ)
+    if program == "airflow":
+        argv = [str(layout.airflow), *args]
+    elif program == "psql":
+        argv = [str(postgres_bin_dir() / "psql"), *args]
+    else:
+        bash = shutil.which("bash")
+        if bash is None:
+            raise DevstackError('`make shell` needs bash; use `eval "$(scripts/devstack.py env)"` instead')
+        env["SYNC_APIS_SHELL_PATH"] = env["PATH"]
+        argv = [bash, "--rcfile", str(shell_rc(layout)), "-i", *args]
+        print(
+            f"A shell wired to the stack at {stack.ui}: `airflow …` reaches it, `psql` opens the "
+            f"warehouse {stack.settings.warehouse_db}. `exit` leaves it.",
+            file=sys.stderr,
+            flush=True,
+        )
+    os.execve(argv[0], argv, env)  # noqa: S606 - argv[0] is our venv's airflow, the bundled psql or bash
+    return 0  # not reached
+
+
+INTO_THE_STACK = ("env", "shell", "airflow", "psql")
+
+
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="devstack", description="The local sync-apis stack (make run/stop)."
-    )
-    parser.add_argument("command", choices=["run", "stop", "status"])
-    args = parser.parse_args(argv)
     layout = Layout.from_env()
+    if argv and argv[0] in INTO_THE_STACK:
+        # Everything after the command belongs to airflow / psql / bash, `--help` included.
+        try:
+            if argv[0] == "env":
+                return print_env(layout, os.environ)
+            return exec_in_stack(layout, argv[0], argv[1:])
+        except DevstackError as exc:
+            print(f"ERROR: {exc}", file=sys.stderr)
+            return 1
+    parser = argparse.ArgumentParser(
+        prog="devstack",
+        description="The local sync-apis stack (make run/stop/status), and the ways into it: "
+        "env (export lines for eval), shell, airflow ARGS..., psql ARGS...",
+    )
+    parser.add_argument("command", choices=["run", "stop", "status", *INTO_THE_STACK])
+    args = parser.parse_args(argv)
     try:
         if args.command == "run":
             return run(layout, settings_from_env())

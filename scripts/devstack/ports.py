@@ -42,12 +42,23 @@ def port_owner(port: int) -> str | None:
     return None
 
 
+def free_port_from(host: str, start: int, taken: set[int]) -> int | None:
+    """The first port at or above ``start`` that is free and not in ``taken`` (None past 65535)."""
+    for port in range(start, 65536):
+        if port not in taken and port_is_free(host, port):
+            return port
+    return None
+
+
 def require_free_ports(host: str, wanted: dict[str, tuple[int, str]]) -> None:
-    """Raise one error naming every busy port, what we wanted it for and how to pick another one.
+    """Raise one error naming every busy port, what we wanted it for and the variable that moves it,
+    with a ready-to-type `make run` line that moves them all to free ports.
 
     ``wanted`` maps a purpose ("Airflow api-server") to (port, env var that overrides it).
     """
     busy = []
+    moves = []
+    taken = {port for port, _ in wanted.values()}
     for purpose, (port, env_var) in wanted.items():
         if not port_is_free(host, port):
             owner = port_owner(port)
@@ -55,9 +66,14 @@ def require_free_ports(host: str, wanted: dict[str, tuple[int, str]]) -> None:
             busy.append(
                 f"  - port {port} for the {purpose} is already in use on {host}{held}; set {env_var}=<port>"
             )
+            alternative = free_port_from(host, port + 1, taken)
+            if alternative is not None:
+                taken.add(alternative)
+                moves.append(f"{env_var}={alternative}")
     if busy:
+        suggestion = f"\nFor example: {' '.join(moves)} make run" if moves else ""
         raise DevstackError(
-            "cannot start: ports in use\n" + "\n".join(busy) + "\n"
+            "cannot start: ports in use\n" + "\n".join(busy) + suggestion + "\n"
             "Is another `make run` still up? `make stop` stops it; "
             "otherwise free the port or choose another one."
         )

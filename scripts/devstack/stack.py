@@ -18,16 +18,20 @@ from devstack.airflow_env import airflow_environment
 from devstack.bootstrap import run_bootstrap
 from devstack.connections import (
     API_CONN_IDS,
+    SANDBOX_MARK,
     WAREHOUSE_CONN_ID,
+    env_connections,
     env_var_for,
+    plan_api_connections,
     sandbox_connection,
-    user_configured,
     warehouse_connection,
+    without_warehouse_override,
 )
 from devstack.database import PgServer, ensure_databases, server_from_url, start_embedded, stop_embedded
 from devstack.errors import DevstackError
 from devstack.layout import Layout
 from devstack.ports import require_free_ports
+from devstack.running import RunningStack, inherited, record_running, recorded_ui
 from devstack.settings import Settings
 from devstack.state import ADMIN_USER, load_or_create_admin_password, load_or_create_secrets
 
@@ -98,24 +102,31 @@ class Stack:
         return result.stdout
 
     def wire_connections(self, server: PgServer) -> set[str]:
-        """sync_apis_db always; auvo_api/etrac_api to the sandbox unless the user configured them.
-        Returns the connection ids wired to the sandbox."""
+        """sync_apis_db always; auvo_api/etrac_api to the sandbox unless the user configured them
+        (see connections.plan_api_connections). Returns the connection ids wired to the sandbox."""
         existing: dict[str, str | None] = json.loads(self.airflow_side(["describe", *API_CONN_IDS]))
-        to_sandbox = {c for c in API_CONN_IDS if not user_configured(c, os.environ, existing)}
+        plan = plan_api_connections(self.env, existing)
         ports = {"auvo_api": self.settings.auvo_port, "etrac_api": self.settings.etrac_port}
         specs = {WAREHOUSE_CONN_ID: warehouse_connection(server, self.settings.warehouse_db)}
-        specs.update({c: sandbox_connection(c, ports[c]) for c in sorted(to_sandbox)})
-        self.airflow_side(["upsert"], stdin=json.dumps(specs))
+        specs.update({c: sandbox_connection(c, ports[c]) for c in sorted(plan.to_sandbox)})
+        changes = {"upsert": specs, "delete": dict.fromkeys(sorted(plan.to_delete), SANDBOX_MARK)}
+        self.airflow_side(["apply"], stdin=json.dumps(changes))
         for conn_id in API_CONN_IDS:
-            if conn_id in to_sandbox:
+            if conn_id in plan.to_sandbox:
                 self.say(f"connection {conn_id} -> sandbox {specs[conn_id]['host']}")
+            elif conn_id in plan.from_env:
+                deleted = " (the sandbox one make run had created is deleted)" * (conn_id in plan.to_delete)
+                self.say(f"connection {conn_id}: yours, from {env_var_for(conn_id)}{deleted}")
             else:
-                source = (
-                    "env " + env_var_for(conn_id) if os.environ.get(env_var_for(conn_id)) else "metadata DB"
-                )
-                self.say(f"connection {conn_id}: yours ({source}), left untouched")
+                self.say(f"connection {conn_id}: yours (metadata DB), left untouched")
         self.say(f"connection {WAREHOUSE_CONN_ID} -> {server.display(self.settings.warehouse_db)}")
-        return to_sandbox
+        from_env = env_connections(self.env)
+        if from_env:
+            self.say(
+                "connections from environment variables (the tasks use these; Airflow's Connections "
+                f"page does not list them): {', '.join(from_env)}"
+            )
+        return set(plan.to_sandbox)
 
     def start(self, name: str, argv: list[str]) -> None:
         self.children[name] = processes.spawn(self.layout, name, argv, self.env)
@@ -192,7 +203,13 @@ class Stack:
         server = self.database()
         secrets = load_or_create_secrets(layout.secrets_file)
         password = load_or_create_admin_password(layout.passwords_file)
-        self.env = airflow_environment(dict(os.environ), layout, s, server, secrets)
+        base, ignored_warehouse_var = without_warehouse_override(os.environ)
+        if ignored_warehouse_var:
+            self.say(
+                f"{env_var_for(WAREHOUSE_CONN_ID)} is ignored: make run loads into its own warehouse "
+                "(choose the PostgreSQL server with SYNC_APIS_DB_URL)"
+            )
+        self.env = airflow_environment(base, layout, s, server, secrets)
 
         t0 = time.monotonic()
         self.airflow_cli("db-migrate", ["db", "migrate"], "airflow db migrate")
@@ -209,7 +226,8 @@ class Stack:
         if sandbox_wired:
             self.start_sandbox()
         self.wait_for_api()
-        layout.stack_file.write_text(json.dumps({"ui": s.ui_url, "user": ADMIN_USER}) + "\n")
+        # From here on `make shell` / `make airflow` / `make psql` can reach the stack.
+        record_running(layout, RunningStack(s, server, inherited(base)))
 
         print(
             f"""
@@ -280,7 +298,7 @@ def run(layout: Layout, settings: Settings) -> int:
     alive = processes.recorded(layout)
     others = {name: pid for name, pid in alive.items() if name != "postgres"}
     if others:
-        ui = json.loads(layout.stack_file.read_text())["ui"] if layout.stack_file.exists() else "?"
+        ui = recorded_ui(layout) or "?"
         listing = ", ".join(f"{name} (pid {pid})" for name, pid in others.items())
         print(
             f"The stack is already running: {listing}.\n"

@@ -24,7 +24,7 @@ class Secrets:
     api_secret_key: str
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
@@ -41,7 +41,7 @@ def load_or_create_secrets(path: Path) -> Secrets:
     missing = {key: value for key, value in generated.items() if not data.get(key)}
     if missing:
         data.update(missing)
-        _write_private(path, json.dumps(data, indent=2) + "\n")
+        write_private(path, json.dumps(data, indent=2) + "\n")
     return Secrets(data["fernet_key"], data["jwt_secret"], data["api_secret_key"])
 
 
@@ -51,5 +51,5 @@ def load_or_create_admin_password(passwords_file: Path) -> str:
     data: dict[str, str] = json.loads(passwords_file.read_text() or "{}") if passwords_file.exists() else {}
     if not data.get(ADMIN_USER):
         data[ADMIN_USER] = secrets.token_urlsafe(12)
-        _write_private(passwords_file, json.dumps(data) + "\n")
+        write_private(passwords_file, json.dumps(data) + "\n")
     return data[ADMIN_USER]
