@@ -71,7 +71,8 @@ def run_bootstrap(
     for dag_id in sorted(set(pending) - found):
         say(
             f"{dag_id}: not parsed after {timeout_s:.0f} s - skipped first-run backfill. Look at "
-            f"{layout.show(layout.log('dag-processor'))} or run `make airflow ARGS="dags list-import-errors"`."
+            f"{layout.show(layout.log('dag-processor'))} or run "
+            '`make airflow ARGS="dags list-import-errors"`.'
         )
 
     first, last = backfill_window(local_today())

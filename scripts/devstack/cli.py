@@ -1,4 +1,5 @@
-"""Command dispatch: run | stop | status, and the ways into the running stack: env | shell | airflow | psql."""
+"""Command dispatch: run | stop | status, and the ways into the running stack while it runs:
+env | shell | airflow | psql."""
 
 from __future__ import annotations
 
