@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import stat
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -27,6 +25,10 @@ import requests
 from requests.auth import HTTPBasicAuth
 
 from tests.support.airflow_stack import free_port
+from tests.support.devstack import Run, get, local_day, wait_for_backfill_runs, without_ports
+from tests.support.devstack import api as rest_api
+from tests.support.devstack import clean_env as _clean_env
+from tests.support.devstack import stack_copy as devstack_copy
 from tests.support.pg import create_database, drop_database, server_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,18 +36,27 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from devstack import processes  # noqa: E402 - scripts/ is not a package; path set just above
 from devstack.airflow_env import airflow_environment  # noqa: E402
-from devstack.bootstrap import LOCAL_TZ, backfill_window, local_today  # noqa: E402
+from devstack.bootstrap import backfill_window, local_today  # noqa: E402
 from devstack.connections import (  # noqa: E402
     SANDBOX_MARK,
     WAREHOUSE_MARK,
+    env_connections,
+    plan_api_connections,
     sandbox_connection,
-    user_configured,
     warehouse_connection,
+    without_warehouse_override,
 )
 from devstack.database import PgServer, ensure_databases, server_from_url  # noqa: E402
 from devstack.errors import DevstackError  # noqa: E402
 from devstack.layout import Layout  # noqa: E402
 from devstack.ports import port_is_free, require_free_ports  # noqa: E402
+from devstack.running import (  # noqa: E402
+    RunningStack,
+    changed_variables,
+    cli_environment,
+    load_running,
+    record_running,
+)
 from devstack.settings import settings_from_env  # noqa: E402
 from devstack.state import load_or_create_admin_password, load_or_create_secrets  # noqa: E402
 
@@ -64,6 +75,9 @@ def test_port_check_sees_a_listener_and_its_release() -> None:
             require_free_ports("127.0.0.1", {"Airflow api-server (UI)": (port, "AIRFLOW_PORT")})
         assert f"port {port}" in str(err.value)
         assert "AIRFLOW_PORT=<port>" in str(err.value)
+        # A ready-to-type line that moves the busy port to a free one.
+        suggested = int(str(err.value).split("For example: AIRFLOW_PORT=")[1].split()[0])
+        assert suggested > port and port_is_free("127.0.0.1", suggested)
     assert port_is_free("127.0.0.1", port)
 
 
@@ -94,13 +108,148 @@ def test_sandbox_connection_gives_httphook_the_right_base_url(monkeypatch: pytes
     assert (session.auth.username, session.auth.password) == ("sandbox@example.com", "1234567890123")
 
 
-def test_user_configured_connections_are_left_alone() -> None:
-    assert user_configured("auvo_api", {"AIRFLOW_CONN_AUVO_API": '{"conn_type": "http"}'}, {})
-    assert user_configured("auvo_api", {}, {"auvo_api": "prod credentials"})
-    assert user_configured("auvo_api", {}, {"auvo_api": None})
-    assert not user_configured("auvo_api", {}, {"auvo_api": SANDBOX_MARK})
-    assert not user_configured("auvo_api", {}, {"etrac_api": "prod"})
-    assert not user_configured("auvo_api", {"AIRFLOW_CONN_AUVO_API": "  "}, {})
+def test_a_connection_the_environment_defines_replaces_the_sandbox_one() -> None:
+    etrac_from_env = {"AIRFLOW_CONN_ETRAC_API": '{"conn_type": "http"}'}
+    # An earlier make run created both sandbox connections; now a variable defines etrac_api.
+    plan = plan_api_connections(etrac_from_env, {"auvo_api": SANDBOX_MARK, "etrac_api": SANDBOX_MARK})
+    assert plan.to_sandbox == {"auvo_api"}
+    assert plan.from_env == {"etrac_api"}
+    assert plan.to_delete == {"etrac_api"}  # else the Connections page shows a sandbox nobody uses
+    assert plan.users_own == set()
+    # A connection the user created in the metadata DB is never deleted, variable or not.
+    plan = plan_api_connections(etrac_from_env, {"etrac_api": "prod credentials"})
+    assert (plan.to_sandbox, plan.from_env, plan.to_delete) == ({"auvo_api"}, {"etrac_api"}, set())
+
+
+def test_connections_the_user_created_are_left_alone() -> None:
+    plan = plan_api_connections({}, {"auvo_api": "prod credentials", "etrac_api": None})
+    assert plan.users_own == {"auvo_api", "etrac_api"}
+    assert plan.to_sandbox == plan.to_delete == plan.from_env == set()
+    plan = plan_api_connections({"AIRFLOW_CONN_AUVO_API": "  "}, {"auvo_api": SANDBOX_MARK})
+    assert plan.to_sandbox == {"auvo_api", "etrac_api"}  # a blank variable defines nothing
+    assert plan.to_delete == set()
+
+
+def test_env_connections_and_the_ignored_warehouse_variable() -> None:
+    env = {
+        "AIRFLOW_CONN_ETRAC_API": "{}",
+        "AIRFLOW_CONN_SMTP_ALERTS": "smtp://x",
+        "AIRFLOW_CONN_EMPTY": "",
+        "AIRFLOW__CORE__X": "1",
+        "AIRFLOW_CONN_SYNC_APIS_DB": "postgres://elsewhere/db",
+    }
+    assert env_connections(env) == ["etrac_api", "smtp_alerts", "sync_apis_db"]
+    kept, ignored = without_warehouse_override(env)
+    assert ignored is True
+    assert "AIRFLOW_CONN_SYNC_APIS_DB" not in kept
+    assert kept["AIRFLOW_CONN_ETRAC_API"] == "{}"
+    assert without_warehouse_override({"PATH": "/bin"}) == ({"PATH": "/bin"}, False)
+
+
+def _fake_running_stack(state: Path, supervisor_pid: int) -> tuple[Layout, RunningStack]:
+    """State as a running `make run` leaves it: secrets, stack.json and a live supervisor pid."""
+    layout = Layout(repo=REPO, local=state)
+    layout.make_dirs()
+    load_or_create_secrets(layout.secrets_file)
+    settings = settings_from_env({"AIRFLOW_PORT": "18080", "AIRFLOW_LOG_SERVER_PORT": "18793"})
+    server = PgServer("/tmp/sock", 5433, "postgres", None, "postgres", embedded=True)
+    running = RunningStack(settings, server, {"AIRFLOW_CONN_ETRAC_API": '{"conn_type": "http"}'})
+    record_running(layout, running)
+    layout.pid("devstack").write_text(f"{supervisor_pid}\n")
+    return layout, running
+
+
+def test_the_cli_environment_is_the_stacks_own(tmp_path: Path) -> None:
+    layout, running = _fake_running_stack(tmp_path / "state", os.getpid())
+    assert stat.S_IMODE(layout.stack_file.stat().st_mode) == 0o600  # may hold the user's secrets
+    assert load_running(layout) == running
+    current = {
+        "PATH": "/usr/bin",
+        "HOME": "/home/me",
+        "AIRFLOW_HOME": "/home/me/airflow",  # a stale setting of this shell
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "True",
+    }
+    env = cli_environment(layout, running, current)
+    stack_env = airflow_environment(
+        {"HOME": "/home/me", **running.inherited_env},
+        layout,
+        running.settings,
+        running.server,
+        load_or_create_secrets(layout.secrets_file),
+    )
+    airflow_vars = {k: v for k, v in env.items() if k.startswith("AIRFLOW")}
+    assert airflow_vars == {k: v for k, v in stack_env.items() if k.startswith("AIRFLOW")}
+    assert env["AIRFLOW_HOME"] == str(tmp_path / "state" / "airflow")
+    assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
+    assert env["AIRFLOW__API__PORT"] == "18080"  # from stack.json, not from this shell
+    assert env["AIRFLOW_CONN_ETRAC_API"] == '{"conn_type": "http"}'  # what make run's shell had
+    path = env["PATH"].split(os.pathsep)
+    assert path[0] == str(layout.airflow.parent) and path[-1] == "/usr/bin"
+    assert (Path(path[1]) / "psql").exists()
+    assert (env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGDATABASE"]) == (
+        "/tmp/sock",
+        "5433",
+        "postgres",
+        "sync_apis",
+    )
+    assert "PGPASSWORD" not in env
+    exports, unsets = changed_variables(env, current | {"AIRFLOW_STRAY": "x"})
+    assert unsets == ["AIRFLOW_STRAY"]
+    assert exports["AIRFLOW_HOME"] == env["AIRFLOW_HOME"] and "HOME" not in exports
+
+
+def test_env_lines_evaluate_to_the_stack_environment_in_bash(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with subprocess.Popen(["sleep", "60"]) as supervisor:
+        try:
+            layout, _ = _fake_running_stack(state, supervisor.pid)
+            env = _clean_env() | {"SYNC_APIS_LOCAL_DIR": str(state), "AIRFLOW_HOME": "/stale"}
+            script = (
+                f'eval "$({PYTHON} {REPO}/scripts/devstack.py env)" && '
+                'echo "$AIRFLOW_HOME|$AIRFLOW__CORE__FERNET_KEY|$AIRFLOW_CONN_ETRAC_API|$PGDATABASE" && '
+                "command -v airflow psql"
+            )
+            result = subprocess.run(
+                ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60
+            )
+        finally:
+            supervisor.kill()
+    assert result.returncode == 0, result.stderr
+    fernet = json.loads(layout.secrets_file.read_text())["fernet_key"]
+    first, airflow, psql = result.stdout.splitlines()
+    assert first == f'{state / "airflow"}|{fernet}|{{"conn_type": "http"}}|sync_apis'
+    assert airflow == str(Path(PYTHON).parent / "airflow")
+    assert psql.endswith("/bin/psql")
+
+
+@pytest.mark.parametrize(
+    "command", [["env"], ["shell"], ["airflow", "dags", "list"], ["psql", "-c", "SELECT 1"]]
+)
+def test_the_ways_into_the_stack_say_when_none_runs(tmp_path: Path, command: list[str]) -> None:
+    env = _clean_env() | {"SYNC_APIS_LOCAL_DIR": str(tmp_path / "state")}
+    result = subprocess.run(
+        [PYTHON, str(REPO / "scripts" / "devstack.py"), *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "no `make run` stack is running" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""  # `eval "$(... env)"` then does nothing
+
+
+def test_make_status_and_make_airflow_without_a_stack(tmp_path: Path) -> None:
+    env = _clean_env() | {"SYNC_APIS_LOCAL_DIR": str(tmp_path / "state")}
+    status = subprocess.run(["make", "-s", "status"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert (status.returncode, status.stdout.strip(), status.stderr) == (0, "not running", "")
+    airflow = subprocess.run(
+        ["make", "-s", "airflow", "ARGS=dags list"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert airflow.returncode != 0
+    assert "no `make run` stack is running" in airflow.stderr
+    assert "Traceback" not in airflow.stderr
 
 
 def test_server_from_url_and_the_urls_built_from_it() -> None:
@@ -247,116 +396,17 @@ def test_an_old_python_gets_a_sentence_not_a_traceback() -> None:
 
 # --------------------------------------------------------------------------- end to end
 
-STAND_IN_DAG = """
-from datetime import datetime
-from airflow.sdk import DAG, task
-
-with DAG("{dag_id}", schedule="@daily", start_date=datetime(2025, 1, 1), catchup=False):
-    @task
-    def touch() -> str:
-        return "{dag_id}"
-
-    touch()
-"""
-
-
-def _clean_env() -> dict[str, str]:
-    """The developer's environment minus anything Airflow- or stack-related (conftest sets AIRFLOW_*)."""
-    prefixes = ("AIRFLOW", "SYNC_APIS_", "SANDBOX_")
-    return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-
-
-class Run:
-    """One `devstack.py run` in the background, output captured to a file."""
-
-    def __init__(self, root: Path, env: dict[str, str], name: str) -> None:
-        self.output = root / f"{name}.out"
-        self.proc = subprocess.Popen(
-            [PYTHON, "scripts/devstack.py", "run"],
-            cwd=root,
-            env=env,
-            stdout=self.output.open("w"),
-            stderr=subprocess.STDOUT,
-        )
-
-    def text(self) -> str:
-        return self.output.read_text()
-
-    def wait_for_line(self, fragment: str, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if fragment in self.text():
-                return
-            assert self.proc.poll() is None, f"devstack exited early:\n{self.text()}"
-            time.sleep(0.5)
-        raise AssertionError(f"no {fragment!r} after {timeout_s} s:\n{self.text()}")
-
 
 @pytest.fixture
 def stack_copy(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
-    root = tmp_path / "repo"
-    ignore = shutil.ignore_patterns("__pycache__")
-    shutil.copytree(REPO / "scripts", root / "scripts", ignore=ignore)
-    shutil.copytree(REPO / "sandbox", root / "sandbox", ignore=ignore)
-    (root / "plugins").mkdir()
-    (root / "dags").mkdir()
-    for dag_id in ("auvo_daily", "etrac_daily"):
-        (root / "dags" / f"{dag_id}.py").write_text(STAND_IN_DAG.format(dag_id=dag_id))
-    env = _clean_env() | {
-        "SYNC_APIS_LOCAL_DIR": str(tmp_path / "state"),
-        "AIRFLOW_PORT": str(free_port()),
-        "SANDBOX_AUVO_PORT": str(free_port()),
-        "SANDBOX_ETRAC_PORT": str(free_port()),
-        "AIRFLOW_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW_TRIGGER_LOG_SERVER_PORT": str(free_port()),
-        "SYNC_APIS_DAG_PARSE_TIMEOUT": "90",
-    }
-    try:
-        yield root, env
-    finally:
-        # Whatever happened, leave no process behind.
-        subprocess.run(
-            [PYTHON, "scripts/devstack.py", "stop"], cwd=root, env=env, capture_output=True, timeout=120
-        )
-
-
-def _api(env: dict[str, str], password: str) -> requests.Session:
-    base = f"http://127.0.0.1:{env['AIRFLOW_PORT']}"
-    reply = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=10)
-    assert reply.status_code == 201, reply.text
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {reply.json()['access_token']}"
-    session.base_url = base  # type: ignore[attr-defined]
-    return session
-
-
-def _get(api: requests.Session, path: str) -> Any:
-    reply = api.get(f"{api.base_url}{path}", timeout=10)  # type: ignore[attr-defined]
-    assert reply.status_code == 200, f"{path}: {reply.status_code} {reply.text}"
-    return reply.json()
+    with devstack_copy(tmp_path) as copy:
+        yield copy
 
 
 def _recorded_pids(state: Path) -> dict[str, int]:
     pids = {p.stem: int(p.read_text()) for p in (state / "pids").glob("*.pid")}
     pids["postmaster"] = int((state / "pg" / "postmaster.pid").read_text().splitlines()[0])
     return pids
-
-
-def _local_day(timestamp: str) -> date:
-    return datetime.fromisoformat(timestamp).astimezone(LOCAL_TZ).date()
-
-
-def _wait_for_backfill_runs(api: requests.Session, dag_id: str, timeout_s: float) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout_s
-    runs: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        runs = [
-            r for r in _get(api, f"/api/v2/dags/{dag_id}/dagRuns")["dag_runs"] if r["run_type"] == "backfill"
-        ]
-        if len(runs) == 3 and all(r["state"] == "success" for r in runs):
-            return runs
-        time.sleep(2)
-    raise AssertionError(f"{dag_id} backfill runs did not all succeed in {timeout_s} s: {runs}")
 
 
 @pytest.mark.slow
@@ -378,10 +428,10 @@ def test_make_run_wires_everything_stops_cleanly_and_keeps_data(
     print(f"first start (incl. bootstrap) took {time.monotonic() - started:.0f} s")
 
     # The api-server answers, and the connections are in the metadata DB (seen through the REST API).
-    api = _api(env, password)
-    auvo = _get(api, "/api/v2/connections/auvo_api")
-    etrac = _get(api, "/api/v2/connections/etrac_api")
-    warehouse = _get(api, "/api/v2/connections/sync_apis_db")
+    api = rest_api(env, password)
+    auvo = get(api, "/api/v2/connections/auvo_api")
+    etrac = get(api, "/api/v2/connections/etrac_api")
+    warehouse = get(api, "/api/v2/connections/sync_apis_db")
     assert (auvo["conn_type"], auvo["host"], auvo["login"], auvo["port"]) == (
         "http",
         f"http://127.0.0.1:{env['SANDBOX_AUVO_PORT']}/v2",
@@ -392,7 +442,7 @@ def test_make_run_wires_everything_stops_cleanly_and_keeps_data(
     assert auvo["description"] == etrac["description"] == SANDBOX_MARK
     assert (warehouse["conn_type"], warehouse["schema"]) == ("postgres", "sync_apis")
     # The pool that throttles the e-Track API tasks exists (etrac_daily is configured to use it).
-    assert _get(api, "/api/v2/pools/etrac_api")["slots"] == 2
+    assert get(api, "/api/v2/pools/etrac_api")["slots"] == 2
 
     # The sandbox answers a login with the credentials the connections carry.
     login = requests.post(
@@ -410,12 +460,29 @@ def test_make_run_wires_everything_stops_cleanly_and_keeps_data(
     # (through the execution API on a non-default port).
     first_day, last_day = backfill_window(local_today())
     for dag_id in ("auvo_daily", "etrac_daily"):
-        assert _get(api, f"/api/v2/dags/{dag_id}")["is_paused"] is False
-        backfills = _get(api, f"/api/v2/backfills?dag_id={dag_id}")["backfills"]
+        assert get(api, f"/api/v2/dags/{dag_id}")["is_paused"] is False
+        backfills = get(api, f"/api/v2/backfills?dag_id={dag_id}")["backfills"]
         assert len(backfills) == 1
-        assert _local_day(backfills[0]["from_date"]) == first_day
-        assert _local_day(backfills[0]["to_date"]) == last_day
-        _wait_for_backfill_runs(api, dag_id, timeout_s=120)
+        assert local_day(backfills[0]["from_date"]) == first_day
+        assert local_day(backfills[0]["to_date"]) == last_day
+        wait_for_backfill_runs(api, dag_id, expected=3, timeout_s=120)
+
+    # Another terminal, without the port variables make run was given: `make shell` reaches the
+    # stack's Airflow (its metadata DB and DAGs) and psql opens the warehouse without arguments.
+    shell = subprocess.run(
+        ["make", "-s", "shell"],
+        cwd=root,
+        env=without_ports(env),
+        input="set -e\nairflow dags list -o plain\npsql -tAc 'SELECT current_database()'\nexit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shell.returncode == 0, shell.stdout + shell.stderr
+    listed = [line.split()[0] for line in shell.stdout.splitlines() if line.strip()]
+    assert {"auvo_daily", "etrac_daily"} <= set(listed)
+    assert listed[-1] == "sync_apis"
+    assert "A shell wired to the stack at" in shell.stderr
 
     # Something a developer stored in the warehouse...
     wh_conn = {
@@ -446,15 +513,59 @@ def test_make_run_wires_everything_stops_cleanly_and_keeps_data(
     assert list((state / "pids").glob("*.pid")) == []
     assert port_is_free("127.0.0.1", int(env["AIRFLOW_PORT"]))
 
-    # A second run keeps the data, the password and does not bootstrap again.
-    second = Run(root, env, "second")
+    # With nothing running, the ways into the stack say so; `status` answers without failing.
+    status = subprocess.run(
+        ["make", "-s", "status"], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert (status.returncode, status.stdout.strip()) == (0, "not running")
+    cli = subprocess.run(
+        ["make", "-s", "airflow", "ARGS=dags list"], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert cli.returncode != 0 and "no `make run` stack is running" in cli.stderr
+
+    # A second run keeps the data, the password and does not bootstrap again. This time the shell
+    # defines etrac_api itself: the sandbox connection of that id disappears from the metadata DB
+    # (the Connections page), and the start-up output says where the connection comes from.
+    etrac_env = json.dumps(
+        sandbox_connection("etrac_api", int(env["SANDBOX_ETRAC_PORT"]))
+        | {"login": "from-env@example.com", "description": "from the environment"}
+    )
+    second_env = env | {"AIRFLOW_CONN_ETRAC_API": etrac_env}
+    second = Run(root, second_env, "second")
     second.wait_for_line("running; Ctrl+C to stop", timeout_s=200)
-    assert "unpaused, backfill" not in second.text()
-    assert "created databases" not in second.text()
+    out = second.text()
+    assert "unpaused, backfill" not in out
+    assert "created databases" not in out
+    assert (
+        "connection etrac_api: yours, from AIRFLOW_CONN_ETRAC_API "
+        "(the sandbox one make run had created is deleted)" in out
+    )
+    assert (
+        "connections from environment variables (the tasks use these; Airflow's Connections "
+        "page does not list them): etrac_api" in out
+    )
     with psycopg.connect(**wh_conn) as conn:
         assert conn.execute("SELECT id FROM devstack_probe").fetchall() == [(42,)]
-    api = _api(env, password)
-    assert _get(api, "/api/v2/backfills?dag_id=auvo_daily")["total_entries"] == 1
+    api = rest_api(env, password)
+    assert get(api, "/api/v2/backfills?dag_id=auvo_daily")["total_entries"] == 1
+    listed = {c["connection_id"]: c for c in get(api, "/api/v2/connections")["connections"]}
+    assert set(listed) == {"auvo_api", "sync_apis_db"}
+    assert listed["auvo_api"]["description"] == SANDBOX_MARK
+    # Another terminal gets the variable make run was started with, not just the stack's settings.
+    shell = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f'eval "$({PYTHON} scripts/devstack.py env)" && airflow connections get etrac_api -o json',
+        ],
+        cwd=root,
+        env=without_ports(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shell.returncode == 0, shell.stderr
+    assert json.loads(shell.stdout)[0]["login"] == "from-env@example.com"
 
     # Starting it again while it runs is refused with a clear message.
     again = subprocess.run(
