@@ -62,6 +62,20 @@ from devstack.state import load_or_create_admin_password, load_or_create_secrets
 
 PYTHON = sys.executable
 
+
+def _devstack(
+    command: list[str], env: dict[str, str] | None = None, python: str = PYTHON, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """scripts/devstack.py as `make` runs it, output captured."""
+    return subprocess.run(
+        [python, str(REPO / "scripts" / "devstack.py"), *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 # --------------------------------------------------------------------------- pure helpers
 
 
@@ -227,13 +241,7 @@ def test_env_lines_evaluate_to_the_stack_environment_in_bash(tmp_path: Path) -> 
 )
 def test_the_ways_into_the_stack_say_when_none_runs(tmp_path: Path, command: list[str]) -> None:
     env = _clean_env() | {"SYNC_APIS_LOCAL_DIR": str(tmp_path / "state")}
-    result = subprocess.run(
-        [PYTHON, str(REPO / "scripts" / "devstack.py"), *command],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _devstack(command, env)
     assert result.returncode == 1
     assert "no `make run` stack is running" in result.stderr
     assert "Traceback" not in result.stderr
@@ -337,13 +345,7 @@ def test_run_refuses_a_busy_port_quickly_and_says_which(tmp_path: Path) -> None:
         listener.listen()
         port = listener.getsockname()[1]
         env = _clean_env() | {"SYNC_APIS_LOCAL_DIR": str(tmp_path / "state"), "AIRFLOW_PORT": str(port)}
-        result = subprocess.run(
-            [PYTHON, str(REPO / "scripts" / "devstack.py"), "run"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = _devstack(["run"], env)
     assert result.returncode == 1
     assert f"port {port} for the Airflow api-server (UI) is already in use" in result.stderr
     assert not (tmp_path / "state" / "pids" / "devstack.pid").exists()
@@ -359,13 +361,7 @@ def test_a_failed_migration_names_the_log_and_leaves_nothing_running(tmp_path: P
         # A broken setting the user passed through: Airflow refuses to start, so the migration fails.
         "AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_SIZE": "lots",
     }
-    result = subprocess.run(
-        [PYTHON, str(REPO / "scripts" / "devstack.py"), "run"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _devstack(["run"], env, timeout=120)
     assert result.returncode == 1
     assert (
         f"airflow db migrate failed (exit code 1); the log is {state / 'logs' / 'db-migrate.log'}"
@@ -383,12 +379,7 @@ OLD_PYTHON = Path.home() / ".pyenv" / "versions" / "3.10.13" / "bin" / "python"
     not OLD_PYTHON.exists(), reason="needs a Python 3.10 interpreter at ~/.pyenv/versions/3.10.13"
 )
 def test_an_old_python_gets_a_sentence_not_a_traceback() -> None:
-    result = subprocess.run(
-        [str(OLD_PYTHON), str(REPO / "scripts" / "devstack.py"), "run"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _devstack(["run"], python=str(OLD_PYTHON))
     assert result.returncode == 1
     assert "Python 3.11+ is required, this is 3.10" in result.stderr
     assert "Traceback" not in result.stderr
