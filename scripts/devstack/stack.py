@@ -236,6 +236,7 @@ class Stack:
   password     {password}      (kept in {layout.show(layout.passwords_file)})
   logs         {layout.show(layout.logs)}/{{{",".join(self.children)}}}.log
   task logs    {layout.show(layout.airflow_home / "logs")}
+  CLI          in another terminal: `make shell`, `make airflow ARGS="dags list"`, `make psql`
   stop         Ctrl+C here, or `make stop` in another terminal
 """,
             flush=True,
