@@ -225,3 +225,55 @@ def test_warning_alert_from_task_code(
     assert "the previous 7 days had 412 a day" in text
     assert f"Log: {BASE_URL}/dags/auvo_daily/runs/scheduled__x/tasks/sync_stream/mapped/2" in text
     assert smtp_sink.mails[0].subject == text.splitlines()[0]
+
+
+def callbacks(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def test_every_task_of_both_dags_alerts_on_failure(dagbag: Any) -> None:
+    from sync_apis.alerts import on_task_failure
+
+    for dag_id in ("auvo_daily", "etrac_daily"):
+        dag = dagbag.get_dag(dag_id)
+        missing = [t.task_id for t in dag.tasks if on_task_failure not in callbacks(t.on_failure_callback)]
+        assert not missing, f"{dag_id}: tasks without the failure alert: {missing}"
+
+
+def test_test_alert_command_reaches_both_channels(
+    monkeypatch: pytest.MonkeyPatch, airflow_db: Any, webhook: HttpReceiver, smtp_sink: SmtpSink
+) -> None:
+    """``python -m sync_apis.alerts`` (the README's check), with the webhook connection created
+    the way the UI does (in the metadata database) and the SMTP one in the environment."""
+    import os
+    import subprocess
+    import sys
+
+    from airflow.models.connection import Connection
+    from airflow.utils.session import create_session
+
+    from tests.conftest import REPO
+
+    configure_alerts(monkeypatch, webhook_url="http://unused.invalid", smtp_port=smtp_sink.port)
+    monkeypatch.delenv("AIRFLOW_CONN_ALERT_WEBHOOK")
+    with create_session() as session:
+        session.query(Connection).filter(Connection.conn_id == "alert_webhook").delete()
+        session.add(
+            Connection(conn_id="alert_webhook", conn_type="http", host=webhook.base_url + WEBHOOK_PATH)
+        )
+
+    result = subprocess.run(
+        [sys.executable, "-m", "sync_apis.alerts"],
+        env={**os.environ, "PYTHONPATH": str(REPO / "plugins")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "webhook 'alert_webhook': sent" in result.stdout
+    assert f"e-mail 'alert_smtp' to {', '.join(RECIPIENTS)}: sent" in result.stdout
+    assert webhook.requests[0].json()["text"].startswith("[sync-apis] TEST alert from ")
+    assert smtp_sink.mails[0].subject.startswith("[sync-apis] TEST alert from ")
+    assert smtp_sink.mails[0].rcpt_tos == RECIPIENTS

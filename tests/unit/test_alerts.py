@@ -264,3 +264,14 @@ def test_run_with_deadline_reports_each_job_and_does_not_wait_for_a_hung_one() -
         "hung": "timed out after 0.5 s",
         "broken": "failed: OSError: connect to https://***@mail.example failed",
     }
+
+
+def test_settings_fall_back_to_airflow_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where the environment is fixed (docker-compose), alerts are switched on from the UI.
+    monkeypatch.delenv("AIRFLOW__SYNC_APIS__ALERT_WEBHOOK_CONN_ID", raising=False)
+    monkeypatch.setenv("AIRFLOW__SYNC_APIS__ALERT_SMTP_CONN_ID", "mail_from_config")
+    monkeypatch.setenv("AIRFLOW_VAR_SYNC_APIS_ALERT_WEBHOOK_CONN_ID", "chat_from_variable")
+    monkeypatch.setenv("AIRFLOW_VAR_SYNC_APIS_ALERT_SMTP_CONN_ID", "mail_from_variable")
+    settings = AlertSettings.from_airflow_config()
+    assert settings.webhook_conn_id == "chat_from_variable"
+    assert settings.smtp_conn_id == "mail_from_config", "the configuration wins over a Variable"

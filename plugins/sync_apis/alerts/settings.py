@@ -1,6 +1,8 @@
-"""Where alerts go, from Airflow's configuration, read when an alert is sent (never at parse time).
+"""Where alerts go, read when an alert is sent (never at parse time).
 
-``[sync_apis]`` in airflow.cfg, or ``AIRFLOW__SYNC_APIS__<KEY>`` in the environment:
+Each key comes from ``[sync_apis]`` in airflow.cfg or ``AIRFLOW__SYNC_APIS__<KEY>`` in the
+environment, else from the Airflow Variable ``sync_apis_<key>`` (so alerts can be switched on
+from the UI where the deployment's environment is fixed, as in docker-compose):
 
 - ``alert_webhook_conn_id`` — an HTTP connection whose ``host`` is the full incoming-webhook URL;
 - ``alert_webhook_format`` — ``text`` (default: ``{"text": …}``) or ``teams`` (an Adaptive Card);
@@ -26,6 +28,17 @@ DEFAULT_TIMEOUT_S = 20.0
 log = logging.getLogger(__name__)
 
 
+def variable(name: str) -> str:
+    """An Airflow Variable, or "" when it is unset or Variables cannot be reached from here."""
+    try:
+        from airflow.sdk import Variable
+
+        return str(Variable.get(name, default="") or "").strip()
+    except Exception:  # a dag-processor or CLI without Variables: the configuration still counts
+        log.debug("Variable %s could not be read", name, exc_info=True)
+        return ""
+
+
 @dataclass(frozen=True)
 class AlertSettings:
     webhook_conn_id: str = ""
@@ -40,7 +53,7 @@ class AlertSettings:
         from airflow.sdk import conf
 
         def get(key: str) -> str:
-            return str(conf.get(SECTION, key, fallback="") or "").strip()
+            return str(conf.get(SECTION, key, fallback="") or "").strip() or variable(f"{SECTION}_{key}")
 
         fmt = get("alert_webhook_format").lower() or "text"
         if fmt not in WEBHOOK_FORMATS:
