@@ -10,6 +10,7 @@ import html
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -36,29 +37,20 @@ DAY = pendulum.now("America/Sao_Paulo").date() - timedelta(days=3)
 
 @pytest.fixture
 def rejecting_etrac() -> Iterator[HttpReceiver]:
-    api = HttpReceiver(Reply.json(401, {"erro": API_ERROR, "code_header": "401"})).start()
-    try:
+    with HttpReceiver(Reply.json(401, {"erro": API_ERROR, "code_header": "401"})) as api:
         yield api
-    finally:
-        api.stop()
 
 
 @pytest.fixture
 def webhook() -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver().start()
-    try:
+    with HttpReceiver() as receiver:
         yield receiver
-    finally:
-        receiver.stop()
 
 
 @pytest.fixture
 def smtp_sink() -> Iterator[SmtpSink]:
-    sink = SmtpSink().start()
-    try:
+    with SmtpSink() as sink:
         yield sink
-    finally:
-        sink.stop()
 
 
 def http_conn(url: str) -> str:
@@ -171,25 +163,40 @@ def test_unconfigured_alerts_send_nothing(
     assert len(off) == 1, [r.getMessage() for r in caplog.records if r.name.startswith("sync_apis.alerts")]
 
 
+@pytest.mark.parametrize(
+    ("webhook_reply", "webhook_outcome"),
+    [
+        (Reply(500, b"internal error"), "failed: AirflowException: 500:"),
+        (Reply(delay_s=60), "timed out after 3 s"),
+    ],
+    ids=["webhook-500", "webhook-hangs"],
+)
 def test_broken_channels_leave_the_task_failure_intact(
     monkeypatch: pytest.MonkeyPatch,
     failing_etrac_run: Callable,
     webhook: HttpReceiver,
     caplog: pytest.LogCaptureFixture,
+    webhook_reply: Reply,
+    webhook_outcome: str,
 ) -> None:
-    webhook.reply = Reply(500, b"internal error", "text/plain")
+    webhook.reply = webhook_reply
+    # The mail server is down: nothing listens on its port.
     configure_alerts(monkeypatch, webhook_url=webhook.base_url + WEBHOOK_PATH, smtp_port=free_port())
+    monkeypatch.setenv("AIRFLOW__SYNC_APIS__ALERT_TIMEOUT_S", "3")
 
+    started = time.monotonic()
     with caplog.at_level(logging.INFO, logger="sync_apis.alerts"):
-        dag_run = failing_etrac_run()  # asserts latest failed, with the API called
+        dag_run = failing_etrac_run()  # asserts latest failed, after calling the API
+    elapsed = time.monotonic() - started
 
     assert len(webhook.requests) == 1, "the webhook was tried once"
     latest = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "latest")
-    assert latest.state == "failed"
-    assert latest.try_number == 1
+    assert (latest.state, latest.try_number) == ("failed", 1)
+    # A hanging webhook costs the task its 3 s, not the 60 s it would hang.
+    assert elapsed < 45, f"the run took {elapsed:.0f} s"
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("sync_apis.alerts")]
     webhook_line = next(line for line in lines if "NOT sent by webhook 'alert_webhook'" in line)
-    assert "failed: AirflowException: 500:" in webhook_line
+    assert webhook_outcome in webhook_line
     email_line = next(line for line in lines if "NOT sent by e-mail 'alert_smtp'" in line)
     assert "ConnectionRefusedError" in email_line
     assert not any(WEBHOOK_PATH in line for line in lines), lines

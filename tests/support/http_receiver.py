@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,6 +30,7 @@ class Reply:
     status: int = 200
     body: bytes = b"ok"
     content_type: str = "text/plain"
+    delay_s: float = 0.0  # > 0: a server that accepts the request and then hangs
 
     @classmethod
     def json(cls, status: int, payload: Any) -> Reply:
@@ -49,6 +51,7 @@ class HttpReceiver:
                 body = self.rfile.read(length) if length else b""
                 receiver.requests.append(Received(self.command, self.path, dict(self.headers), body))
                 reply = receiver.reply
+                time.sleep(reply.delay_s)
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(len(reply.body)))
@@ -75,3 +78,9 @@ class HttpReceiver:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def __enter__(self) -> HttpReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -56,3 +56,9 @@ class SmtpSink:
 
     def stop(self) -> None:
         self._controller.stop()
+
+    def __enter__(self) -> SmtpSink:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

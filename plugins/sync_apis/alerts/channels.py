@@ -45,7 +45,9 @@ def send_webhook(alert: Alert, settings: AlertSettings) -> None:
         endpoint=None,
         json=webhook_payload(alert, settings.webhook_format),
         headers={"Content-Type": "application/json; charset=utf-8"},
-        extra_options={"timeout": settings.timeout_s, "check_response": True},
+        # Twice the deadline: a hung webhook is reported as timed out by run_with_deadline, and the
+        # abandoned thread still ends on its own.
+        extra_options={"timeout": 2 * settings.timeout_s, "check_response": True},
     )
 
 
