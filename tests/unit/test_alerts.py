@@ -64,6 +64,14 @@ def test_error_line_without_message_or_exception() -> None:
     assert error_line("  \n  Task received SIGTERM\nmore") == "Task received SIGTERM"
 
 
+def test_error_line_of_an_exception_that_cannot_be_printed() -> None:
+    class UnprintableError(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    assert error_line(UnprintableError()) == "UnprintableError"
+
+
 def test_error_line_is_cut() -> None:
     line = error_line(RuntimeError("x" * 1000))
     assert len(line) == ERROR_LINE_MAX

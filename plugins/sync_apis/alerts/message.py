@@ -91,7 +91,10 @@ def error_line(error: BaseException | str | None) -> str:
     """``ExceptionClass: first line of its message``, cleaned and cut to ERROR_LINE_MAX."""
     if error is None:
         return NO_EXCEPTION
-    message = str(error)
+    try:
+        message = str(error)
+    except Exception:  # an exception whose __str__ fails still has a class to name
+        message = ""
     first = next((line.strip() for line in message.splitlines() if line.strip()), "")
     if isinstance(error, str):  # Airflow passes a string when it only has the message
         line = first
