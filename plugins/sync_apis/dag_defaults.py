@@ -9,6 +9,7 @@ import pendulum
 from jinja2 import pass_context
 
 from sync_apis import LOCAL_TZ_NAME
+from sync_apis.alerts import on_task_failure
 from sync_apis.localday import day_bounds, local_date, typed_date
 from sync_apis.timetable import LocalDayTimetable
 
@@ -23,6 +24,8 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
     "execution_timeout": timedelta(hours=2),
+    # After the last try only; e-mail/webhook as configured in [sync_apis] (off by default).
+    "on_failure_callback": on_task_failure,
 }
 
 DEFAULT_RUN_AT = "01:05"
