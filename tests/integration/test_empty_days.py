@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -25,6 +25,7 @@ import pytest
 from sync_apis.auvo import sync as auvo_sync
 from sync_apis.auvo.hook import AuvoHook
 from sync_apis.auvo.task_range import TaskRange
+from sync_apis.empty_days import Thresholds
 from sync_apis.etrac import sync as etrac_sync
 from sync_apis.etrac.hook import EtracHook
 from sync_apis.http import HttpPolicy
@@ -60,10 +61,13 @@ def warnings_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 @pytest.fixture
-def wh(warehouse_url: Any) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(warehouse_url.url, autocommit=True) as conn:
-        run_schema_files(conn, sql_files("sync_meta") + sql_files("auvo") + sql_files("e_track"))
-        yield conn
+def wh(warehouse_conn: psycopg.Connection) -> psycopg.Connection:
+    """The warehouse with every schema, for the test's own queries (autocommit)."""
+    warehouse_conn.autocommit = True
+    run_schema_files(
+        warehouse_conn, [f for schema in ("sync_meta", "auvo", "e_track") for f in sql_files(schema)]
+    )
+    return warehouse_conn
 
 
 @pytest.fixture
@@ -345,3 +349,40 @@ def test_the_columns_are_added_to_an_existing_sync_runs_once(wh: psycopg.Connect
         "ORDER BY column_name",
     )
     assert columns == [("day_rows", "bigint"), ("warning", "text")]
+
+
+def test_etrac_latest_that_comes_back_without_vehicles_warns(
+    etrac_sandbox: Any, wh: psycopg.Connection, connect_airflow: Any, load_conn: psycopg.Connection
+) -> None:
+    connect_airflow(etrac=etrac_sandbox)
+
+    # Five vehicles are not "many" by default ([sync_apis] empty_day_min_rows = 10); here they are.
+    def latest(run_id: str) -> None:
+        hook = EtracHook("etrac_api", policy=POLICY)
+        try:
+            etrac_sync.load_latest(
+                load_conn,
+                hook,
+                RunInfo("e_track", "latest", SANDBOX_TODAY, run_id, "etrac_daily", "latest"),
+                Thresholds(min_rows=5),
+            )
+        finally:
+            hook.close()
+
+    for n in range(3):
+        latest(f"latest-{n}")
+    # Before the world's first fix no vehicle has a last position: E1 answers an empty list.
+    first_day = etrac_sandbox.config.data_start
+    etrac_sandbox.clock.set(datetime(first_day.year, first_day.month, first_day.day) - timedelta(days=1))
+    latest("latest-empty")
+    rows = q(
+        wh,
+        "SELECT run_id, day_rows, warning FROM sync_meta.sync_runs "
+        "WHERE stream = 'latest' ORDER BY finished_at",
+    )
+    assert [r[:2] for r in rows] == [("latest-0", 5), ("latest-1", 5), ("latest-2", 5), ("latest-empty", 0)]
+    assert [r[2] for r in rows[:3]] == [None] * 3
+    assert rows[3][2].startswith(
+        "e_track.latest 2025-03-13: the API returned no vehicles, while the last 3 successful runs returned "
+        "a median of 5. The data of this listing is probably missing"
+    )
