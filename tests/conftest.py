@@ -38,6 +38,9 @@ AIRFLOW_ENV = {
     "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",
     # Tests never trigger the scheduler's own clock-based runs.
     "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+    # The sandboxes' clocks are pinned at SANDBOX_NOW (2025), the wall clock is not: e-Track's
+    # retention (90 days before *now*) would refuse every test day. Tests of the refusal set it.
+    "AIRFLOW__SYNC_APIS__ETRAC_RETENTION_DAYS": "0",
 }
 os.environ.update(AIRFLOW_ENV)
 # [core] default_timezone stays unset (Airflow's default, UTC), as in most deployments: the

@@ -161,17 +161,25 @@ class RunSummary:
     waited_s: float
     duration_s: float
     skipped: str | None = None
+    # The records of the run's own slice, what the empty-day check compares (sync_runs.day_rows);
+    # None when the stream is not checked. ``warning``: why the data is probably incomplete.
+    day_rows: int | None = None
+    warning: str | None = None
 
     def line(self) -> str:
         day = f" {self.day.isoformat()}" if self.day else ""
         total = f" (API total {self.api_total:,})" if self.api_total is not None else ""
         return (
-            f"{self.source}.{self.stream}{day}: received {self.rows_received:,}{total}, "
-            f"inserted {self.rows_inserted:,}, updated {self.rows_updated:,}, "
-            f"rejected {self.rows_rejected:,}, marked deleted {self.rows_deleted:,}; "
-            f"{self.requests:,} requests, {self.pages:,} pages, {self.retries} retries, "
-            f"waited {self.waited_s:.1f} s, {self.duration_s:.1f} s"
-        ) + (f"; skipped: {self.skipped}" if self.skipped else "")
+            (
+                f"{self.source}.{self.stream}{day}: received {self.rows_received:,}{total}, "
+                f"inserted {self.rows_inserted:,}, updated {self.rows_updated:,}, "
+                f"rejected {self.rows_rejected:,}, marked deleted {self.rows_deleted:,}; "
+                f"{self.requests:,} requests, {self.pages:,} pages, {self.retries} retries, "
+                f"waited {self.waited_s:.1f} s, {self.duration_s:.1f} s"
+            )
+            + (f"; skipped: {self.skipped}" if self.skipped else "")
+            + (f"; WARNING: {self.warning}" if self.warning else "")
+        )
 
 
 # --------------------------------------------------------------------------- values
@@ -535,11 +543,14 @@ class Load:
         api_total: int | None = None,
         waited_s: float = 0.0,
         skipped: str | None = None,
+        day_rows: int | None = None,
+        warning: str | None = None,
     ) -> RunSummary:
         """Write the sync_runs row (same transaction as the data) and return the summary.
 
         ``skipped``: why nothing was written (``superseded_by``); the row's status is then
-        'skipped' and ``error`` holds the reason.
+        'skipped' and ``error`` holds the reason. ``day_rows`` and ``warning``: what the
+        empty-day check compared and found (``sync_apis.empty_days``).
         """
         self.flush_rejects()
         self.summary = RunSummary(
@@ -558,6 +569,8 @@ class Load:
             waited_s=waited_s,
             duration_s=time.monotonic() - self.started,
             skipped=skipped,
+            day_rows=day_rows,
+            warning=warning,
         )
         status = "skipped" if skipped else "success"
         _write_run_row(self.conn, self.run, self.started_wall, status, self.summary, skipped)
@@ -595,6 +608,8 @@ def _write_run_row(
         "api_total": s.api_total if s else None,
         "waited_s": s.waited_s if s else 0.0,
         "error": error,
+        "day_rows": s.day_rows if s else None,
+        "warning": s.warning if s else None,
     }
     cols = list(values)
     stmt = sql.SQL(

@@ -36,6 +36,17 @@ from sync_apis.auvo.hook import AuvoHook, Listing
 from sync_apis.auvo.parse import Rejection, api_time, local_time, to_row
 from sync_apis.auvo.streams import BY_NAME, DELETED_TASKS_PATH, STREAM_PARALLELISM, Mode, Stream
 from sync_apis.auvo.task_range import TaskRange, taskdate_filter
+from sync_apis.empty_days import (
+    DayWarning,
+    Thresholds,
+    announce,
+    combined,
+    day_expectation,
+    judge,
+    recent_runs,
+    runs_expectation,
+    synced_days,
+)
 from sync_apis.http import ApiError, HttpPolicy, Pacer, TokenBucket
 from sync_apis.progress import Progress
 from sync_apis.warehouse import Load, RunInfo, RunSummary, Stage, Table, open_load
@@ -114,6 +125,7 @@ class Window:
 class StreamResult:
     summary: RunSummary
     complete: bool
+    warnings: list[DayWarning] = field(default_factory=list)
 
     def line(self) -> str:
         return self.summary.line()
@@ -136,6 +148,11 @@ class StreamRun:
         self.pages = 0
         self.max_cursor: datetime | None = None
         self.skipped: str | None = None  # why nothing was written (a newer snapshot won)
+        # Records of the run's own slice (the day's listing, a snapshot's listing): what the
+        # empty-day check compares across runs. None for streams it does not check.
+        self.day_rows: int | None = None
+        # Records fetched but left out by ``keep`` (tasks updated after the run's day).
+        self.left_out = 0
 
     def _stats(self) -> tuple[int, float]:
         s = self.hook.stats
@@ -160,6 +177,7 @@ class StreamRun:
             self.received += len(items)
             self.pages += 1
             chosen = [r for r in items if keep is None or keep(r)]
+            self.left_out += len(items) - len(chosen)
             # Parse the page first: rejections are written on this same connection, which must
             # not be in the middle of a COPY when they are.
             stage.copy(list(self._rows(chosen)))
@@ -248,6 +266,7 @@ class StreamRun:
         stage = self.load.stage(self.table)
         listing = self.copy_listing(stage, self._listing(self.stream.path, {}), f"auvo.{self.stream.name}")
         self.require_complete(listing, f"auvo.{self.stream.name}")
+        self.day_rows = listing.paginator.received
         self.skipped = self.load.superseded_by()
         if self.skipped:
             self.log.warning("auvo.%s: %s", self.stream.name, self.skipped)
@@ -285,6 +304,7 @@ class StreamRun:
         what = f"auvo.{self.stream.name} {self.window.day}"
         listing = self.copy_listing(stage, self._listing(self.stream.path, self.window.day_filter()), what)
         self.require_complete(listing, what)
+        self.day_rows = listing.paginator.received
         stage.merge()
         if self.decides_deletions(listing, stage):
             column = sql.Identifier(_column_for(self.stream, day_field))
@@ -300,6 +320,7 @@ class StreamRun:
         stage = self.load.stage(self.table)
         day = self.copy_listing(stage, self._listing(self.stream.path, w.day_filter()), f"auvo.tasks {w.day}")
         self.require_complete(day, f"auvo.tasks {w.day}")
+        self.day_rows = day.paginator.received
 
         def updated_in_window(record: Any) -> bool:
             # The API has no upper bound for dateLastUpdate; later changes belong to later runs.
@@ -314,6 +335,15 @@ class StreamRun:
         deleted_stage = self.load.stage(self.table)
         what = f"auvo.tasks deleted since {api_time(w.since)}"
         self.copy_windows(deleted_stage, DELETED_TASKS_PATH, since, what, keep=updated_in_window)
+        if self.left_out:
+            # Not lost: each belongs to the run of the day it changed on. An old day fetches all
+            # of them (the updated-since query has no upper bound), hence the note.
+            self.log.info(
+                "auvo.tasks %s: %d records changed after the day were fetched and left to the runs "
+                "of the days they changed on",
+                w.day,
+                self.left_out,
+            )
         # Write only after the last request: merging takes the source's lock, which concurrent
         # runs queue for, so it must never be held while waiting on the API.
         stage.merge()
@@ -341,15 +371,45 @@ def _column_for(stream: Stream, api_field: str) -> str:
     raise KeyError(f"{stream.name}: no column for API field {api_field!r}")
 
 
+def check_day(
+    conn: Any, stream: Stream, run: RunInfo, day_rows: int | None, thresholds: Thresholds, logger: Any = log
+) -> DayWarning | None:
+    """The empty-day check of one stream run (``sync_apis.empty_days``); None when it looks normal.
+
+    Day-scoped streams (tasks by taskDate, expenses by date) are compared with comparable days,
+    snapshots with their last runs; the updated-since stream (customers) is not checked: a day
+    without changes is normal.
+    """
+    if day_rows is None or not thresholds.enabled:
+        return None
+    if stream.mode is Mode.SNAPSHOT or run.day is None:
+        expected = runs_expectation(recent_runs(conn, SOURCE, stream.name, run.run_id))
+    else:
+        expected = day_expectation(synced_days(conn, SOURCE, stream.name, run.day), run.day)
+    what = stream.name.replace("_", " ")
+    return judge(SOURCE, stream.name, run.day, day_rows, expected, thresholds, what=what, logger=logger)
+
+
 def sync_stream(
-    conn: Any, hook: AuvoHook, stream_name: str, window: Window, run: RunInfo, logger: Any = log
+    conn: Any,
+    hook: AuvoHook,
+    stream_name: str,
+    window: Window,
+    run: RunInfo,
+    logger: Any = log,
+    thresholds: Thresholds | None = None,
 ) -> StreamResult:
-    """Load one stream for one window in one transaction; returns the run summary."""
+    """Load one stream for one window in one transaction; returns the run summary.
+
+    ``thresholds``: of the empty-day check (defaults: ``Thresholds()``).
+    """
     stream = BY_NAME[stream_name]
     before = hook.stats
     with open_load(conn, run) as load:
         job = StreamRun(stream, hook, load, window, logger)
         api_total, complete = job.run()
+        day_rows = None if job.skipped else job.day_rows
+        warning = check_day(conn, stream, run, day_rows, thresholds or Thresholds(), logger)
         after = hook.stats
         summary = load.finish(
             requests=after.requests - before.requests,
@@ -359,9 +419,11 @@ def sync_stream(
             api_total=api_total,
             waited_s=(after.paced_s - before.paced_s) + (after.backoff_s - before.backoff_s),
             skipped=job.skipped,
+            day_rows=day_rows,
+            warning=combined([warning]),
         )
     logger.info("%s", summary.line())
-    return StreamResult(summary, complete)
+    return StreamResult(summary, complete, announce([warning], logger))
 
 
 # --------------------------------------------------------------------------- task bodies
@@ -432,6 +494,7 @@ def sync_stream_task(stream_name: str, context: Any, logger: Any = log) -> str:
     """Body of one mapped stream task: the run's day, its Params, one transaction."""
     from sync_apis.config import conn_id
     from sync_apis.dag_defaults import run_day
+    from sync_apis.empty_days import configured_thresholds
 
     params = context["params"]
     day = run_day(context)
@@ -447,7 +510,7 @@ def sync_stream_task(stream_name: str, context: Any, logger: Any = log) -> str:
     run = RunInfo.from_context(context, source=SOURCE, stream=stream_name, day=day)
     conn = _db_conn()
     try:
-        result = sync_stream(conn, hook, stream_name, window, run, logger)
+        result = sync_stream(conn, hook, stream_name, window, run, logger, configured_thresholds())
     finally:
         conn.close()
     return result.line()

@@ -15,12 +15,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from psycopg import sql
 
+from sync_apis import retention
 from sync_apis.dag_defaults import run_day
+from sync_apis.empty_days import (
+    NEAREST_LIMIT,
+    DayWarning,
+    Thresholds,
+    announce,
+    combined,
+    judge,
+    plates_expectation,
+    recent_runs,
+    runs_expectation,
+)
 from sync_apis.etrac import parse
 from sync_apis.etrac.hook import EtracHook
 from sync_apis.etrac.routes import compute_routes
@@ -56,6 +68,9 @@ TRIPS = Table(
 )
 
 DEFAULT_CHUNK_SIZE = 10
+# e-Track's retention is unknown; 90 days is the ASSUMED figure (etrac-api.md "Data retention").
+RETENTION_OPTION = "etrac_retention_days"
+DEFAULT_RETENTION_DAYS = 90
 DEFAULT_REQUESTS_PER_MINUTE = 120  # the old collector slept 0.5 s between history calls
 
 
@@ -105,14 +120,17 @@ class _Calls:
     waited_s: float = 0.0
     received: int = 0
 
-    def finish(self, load: Load) -> Any:
-        """Write the stream's sync_runs row (same transaction as its rows)."""
+    def finish(self, load: Load, warnings: Sequence[DayWarning | None] = ()) -> Any:
+        """Write the stream's sync_runs row (same transaction as its rows); ``received`` is also
+        what the empty-day check compared (``day_rows``)."""
         return load.finish(
             requests=self.requests,
             pages=self.pages,
             retries=self.retries,
             rows_received=self.received,
             waited_s=self.waited_s,
+            day_rows=self.received,
+            warning=combined(warnings),
         )
 
     def add(self, before: tuple[int, int, float], after: tuple[int, int, float]) -> None:
@@ -130,8 +148,12 @@ def _stats(hook: EtracHook) -> tuple[int, int, float]:
 # --------------------------------------------------------------------------- latest positions
 
 
-def load_latest(conn: Any, hook: EtracHook, run: RunInfo) -> str:
-    """E1 -> terminals (vehicle + last fix) and positions (that fix). Returns the summary line."""
+def load_latest(conn: Any, hook: EtracHook, run: RunInfo, thresholds: Thresholds | None = None) -> str:
+    """E1 -> terminals (vehicle + last fix) and positions (that fix). Returns the summary line.
+
+    The answer is a snapshot of the fleet: when it is empty (or far smaller) where the last
+    runs saw many vehicles, the run warns (``empty_days``).
+    """
     calls = _Calls()
     progress = Progress(log, f"e_track latest {run.day}", unit="responses",
                         stats=lambda: (hook.client.stats.retries, hook.client.stats.waited_s))  # fmt: skip
@@ -166,7 +188,12 @@ def load_latest(conn: Any, hook: EtracHook, run: RunInfo) -> str:
         # columns back and forth and re-running a day would not be a no-op. So: only new fixes.
         p = positions.merge(only_new=True)
         progress.step(1, rows=len(terminal_rows) + len(position_rows))
-        summary = calls.finish(load)
+        expected = runs_expectation(recent_runs(conn, SOURCE, run.stream, run.run_id))
+        warning = judge(
+            SOURCE, run.stream, run.day, calls.received, expected, thresholds or Thresholds(), what="vehicles"
+        )
+        summary = calls.finish(load, [warning])
+    announce([warning], log)
     return progress.summary(
         vehicles=len(terminal_rows),
         terminals_inserted=t.inserted,
@@ -237,6 +264,27 @@ def _save_counts(conn: Any, day: date, counts: list[_PlateCounts]) -> None:
         )
 
 
+def plate_histories(conn: Any, plates: Sequence[str], day: date) -> tuple[dict[str, dict[date, int]], ...]:
+    """(positions, trips) received per plate and day, from ``history_counts``: the nearest days
+    to ``day`` (itself excluded) each plate was synced on."""
+    positions: dict[str, dict[date, int]] = {}
+    trips: dict[str, dict[date, int]] = {}
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            SELECT placa, dia, positions_received, trips_received FROM (
+                SELECT *, row_number() OVER (PARTITION BY placa ORDER BY abs(dia - %(day)s), dia) AS nearest
+                  FROM e_track.history_counts WHERE placa = ANY(%(plates)s) AND dia <> %(day)s
+            ) h WHERE nearest <= %(limit)s
+            """,
+            {"plates": list(plates), "day": day, "limit": NEAREST_LIMIT},
+        )
+        for plate, dia, n_positions, n_trips in cur.fetchall():
+            positions.setdefault(plate, {})[dia] = int(n_positions)
+            trips.setdefault(plate, {})[dia] = int(n_trips)
+    return positions, trips
+
+
 def load_history(
     conn: Any,
     hook: EtracHook,
@@ -244,6 +292,9 @@ def load_history(
     trips_run: RunInfo,
     day: date,
     plates: Sequence[str],
+    *,
+    thresholds: Thresholds | None = None,
+    edge_note: str | None = None,
 ) -> str:
     """E3 + E4 for each plate of one chunk and one local day, all in one transaction.
 
@@ -252,6 +303,10 @@ def load_history(
     one for both when the chunk fails. Every answer of the chunk arrived whole before anything
     is written, so each plate-day's answer is complete: its positions and trips that the answer
     no longer contains (the API corrected them) are removed in the same transaction.
+
+    Empty days are loud: when the chunk's plates returned no positions (or trips), or far
+    fewer, where the same plates had many on comparable days, or when ``edge_note`` says the
+    day starts before the API's retention, the rows carry a warning (``empty_days``).
     """
     start, end = day_bounds(day)
     pos_calls, trip_calls = _Calls(), _Calls()
@@ -294,9 +349,13 @@ def load_history(
         p = positions.merge()
         t = trips.merge()
         removed_positions, removed_trips = _remove_corrected(positions, trips, answered, day)
+        warnings = _history_warnings(
+            conn, plates, day, (pos_calls, trip_calls), thresholds or Thresholds(), edge_note
+        )
         _save_counts(conn, day, counts)
-        pos_summary = pos_calls.finish(pos_load)
-        trip_summary = trip_calls.finish(trips_load)
+        pos_summary = pos_calls.finish(pos_load, warnings["positions"])
+        trip_summary = trip_calls.finish(trips_load, warnings["trips"])
+    announce([w for stream in warnings.values() for w in stream], log)
     return progress.summary(
         positions_received=pos_calls.received,
         positions_inserted=p.inserted,
@@ -311,6 +370,30 @@ def load_history(
         requests=pos_calls.requests + trip_calls.requests,
         retries=pos_calls.retries + trip_calls.retries,
     )
+
+
+def _history_warnings(
+    conn: Any,
+    plates: Sequence[str],
+    day: date,
+    calls: tuple[_Calls, _Calls],
+    thresholds: Thresholds,
+    edge_note: str | None,
+) -> dict[str, list[DayWarning | None]]:
+    """The chunk's warnings per stream: the retention edge, then the empty-day check."""
+    if not plates:
+        return {"positions": [], "trips": []}
+    histories = plate_histories(conn, plates, day) if thresholds.enabled else ({}, {})
+    which = f"{plates[0]}" if len(plates) == 1 else f"{len(plates)} plates {plates[0]}..{plates[-1]}"
+    out: dict[str, list[DayWarning | None]] = {}
+    for stream, stream_calls, history in zip(("positions", "trips"), calls, histories, strict=True):
+        edge = DayWarning(SOURCE, stream, day, "retention_edge", f"{SOURCE}.{stream} {which}: {edge_note}")
+        expected = plates_expectation(history, day)
+        low = judge(
+            SOURCE, stream, day, stream_calls.received, expected, thresholds, what=f"{stream} for {which}"
+        )
+        out[stream] = [edge if edge_note else None, low]
+    return out
 
 
 def _remove_corrected(positions: Stage, trips: Stage, plates: list[str], day: date) -> tuple[int, int]:
@@ -404,13 +487,26 @@ def _param(context: Any, name: str, default: Any) -> Any:
     return default if value is None else value
 
 
+def etrac_retention() -> retention.Retention:
+    """``[sync_apis] etrac_retention_days`` (default 90; 0 or empty = unknown), read at task time."""
+    return retention.configured(SOURCE, "e-Track", RETENTION_OPTION, DEFAULT_RETENTION_DAYS)
+
+
 def latest_task(**context: Any) -> str:
+    """E1 for the run. E1 answers *today's* last positions whatever the run's day, so a backfill
+    of days within the retention still runs it: it is one request, it keeps the vehicle list
+    ``plan`` reads current (a fresh warehouse has no other), and it never rewrites history
+    (positions merge only new fixes, terminals only newer ones). A day beyond the retention is
+    refused here, the run's first API task, before any request: nothing downstream runs."""
+    from sync_apis.empty_days import configured_thresholds
+
     day = run_day(context)
     run = RunInfo.from_context(context, source=SOURCE, stream="latest", day=day)
-    hook = etrac_hook(_param(context, "requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE))
     with warehouse_connection() as conn:
+        retention.refuse_beyond(conn, etrac_retention(), day, datetime.now(UTC), run)
+        hook = etrac_hook(_param(context, "requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE))
         try:
-            return load_latest(conn, hook, run)
+            return load_latest(conn, hook, run, configured_thresholds())
         finally:
             hook.close()
 
@@ -432,13 +528,29 @@ def plan_task(**context: Any) -> list[list[str]]:
 
 
 def history_task(plates: list[str], **context: Any) -> str:
+    """One chunk's history. Checks the retention again: this task can be cleared and run alone."""
+    from sync_apis.empty_days import configured_thresholds
+
     day = run_day(context)
-    hook = etrac_hook(_param(context, "requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE))
     positions_run = RunInfo.from_context(context, source=SOURCE, stream="positions", day=day)
     trips_run = RunInfo.from_context(context, source=SOURCE, stream="trips", day=day)
+    kept = etrac_retention()
+    now = datetime.now(UTC)
     with warehouse_connection() as conn:
+        reach = retention.refuse_beyond(conn, kept, day, now, positions_run, trips_run)
+        edge_note = kept.edge_note(day, now) if reach is retention.Reach.EDGE else None
+        hook = etrac_hook(_param(context, "requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE))
         try:
-            return load_history(conn, hook, positions_run, trips_run, day, normalize_plates(plates))
+            return load_history(
+                conn,
+                hook,
+                positions_run,
+                trips_run,
+                day,
+                normalize_plates(plates),
+                thresholds=configured_thresholds(),
+                edge_note=edge_note,
+            )
         finally:
             hook.close()
 

@@ -1,0 +1,12 @@
+-- Empty days are loud (issue 9): what the empty-day check compared, and what it found.
+-- Idempotent; databases created before these columns existed get them once.
+SELECT pg_advisory_xact_lock(hashtext('sync_apis.schema'));
+
+-- The records of the run's own slice: a day-scoped stream's listing of its day (Auvo tasks by
+-- taskDate, expenses by date; e-Track positions and trips of the chunk's plates), a snapshot's
+-- whole listing. Unlike rows_received it excludes what a run fetched for other days (the tasks
+-- stream's updated-since windows), so runs of different days compare. NULL: not checked.
+ALTER TABLE sync_meta.sync_runs ADD COLUMN IF NOT EXISTS day_rows bigint;
+-- Why the run's data is probably incomplete although it succeeded (no rows where comparable
+-- days had many, a day at the edge of the API's retention); NULL when nothing looked wrong.
+ALTER TABLE sync_meta.sync_runs ADD COLUMN IF NOT EXISTS warning text;
