@@ -244,14 +244,35 @@ def combined(warnings: Iterable[DayWarning | None]) -> str | None:
 
 
 def announce(warnings: Iterable[DayWarning | None], logger: Any = _log) -> list[DayWarning]:
-    """Log each warning at WARNING and hand it to the notifier. Call after the run's row committed.
+    """Log each warning at WARNING and send them, as one alert, through the channels of the
+    failure alerts (``sync_apis.alerts``: e-mail and/or webhook, off unless configured). Call
+    after the run's row committed: the alert then describes what the warehouse holds.
 
     Returns the warnings announced (the task can return or push them).
     """
     announced = [w for w in warnings if w is not None]
     for warning in announced:
         logger.warning("%s", warning.message)
-        # NOTIFIER CALL SITE (issue 9, point 3): the failure-alert notifier (sync_apis.alerts)
-        # is wired here by the lead, e.g. ``alerts.notify_day_warning(warning)``. It receives a
-        # DayWarning (source, stream, day, kind, message); nothing else needs to change.
+    if announced:
+        _alert(announced)
     return announced
+
+
+def _alert(warnings: Sequence[DayWarning]) -> None:
+    """One alert per call: a history chunk's positions and trips warnings travel together."""
+    from sync_apis.alerts import alert_warning
+
+    streams = ", ".join(dict.fromkeys(f"{w.source}.{w.stream}" for w in warnings))
+    kinds = ", ".join(dict.fromkeys(w.kind for w in warnings))
+    alert_warning(_task_context(), f"{streams}: the day is probably incomplete ({kinds})",
+                  [w.message for w in warnings])  # fmt: skip
+
+
+def _task_context() -> Any:
+    """The running task's context (DAG, day, task, log link for the alert); None outside a task."""
+    try:
+        from airflow.sdk import get_current_context
+
+        return get_current_context()
+    except Exception:  # a script or a test calling the load directly: the alert names no run
+        return None

@@ -14,6 +14,7 @@ sandbox clocks are pinned at conftest.SANDBOX_NOW (2025-03-13 12:00 local).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
@@ -32,6 +33,7 @@ from sync_apis.http import HttpPolicy
 from sync_apis.sql_files import sql_files
 from sync_apis.warehouse import RunInfo, run_schema_files
 from tests.conftest import SANDBOX_NOW, load_dagbag
+from tests.support.http_receiver import HttpReceiver
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -166,9 +168,19 @@ def etrac_load(
 
 
 def test_etrac_days_with_data_then_an_empty_day_warn_loudly(
-    etrac_sandbox: Any, wh: psycopg.Connection, etrac_load: Any, caplog: pytest.LogCaptureFixture
+    etrac_sandbox: Any,
+    wh: psycopg.Connection,
+    etrac_load: Any,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.INFO)
+    # Warnings reach a person through the failure alerts' channels (here a webhook).
+    webhook = HttpReceiver().start()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ALERT_WEBHOOK", json.dumps({"conn_type": "http", "host": webhook.base_url})
+    )
+    monkeypatch.setenv("AIRFLOW__SYNC_APIS__ALERT_WEBHOOK_CONN_ID", "alert_webhook")
     for n, day in enumerate((date(2025, 3, 4), date(2025, 3, 5), date(2025, 3, 6))):
         etrac_load(day, f"full-{n}")
     assert warnings_logged(caplog) == []
@@ -201,12 +213,21 @@ def test_etrac_days_with_data_then_an_empty_day_warn_loudly(
         "e_track.trips 2025-03-07: the API returned no trips"
     )
     assert trips_warning in logged
+    # One alert for the chunk, carrying both sentences; the days with data sent none.
+    alerts = [r.json()["text"] for r in webhook.requests]
+    assert len(alerts) == 1, alerts
+    title = alerts[0].splitlines()[0]
+    assert title.startswith("[sync-apis] WARNING "), title
+    assert title.endswith("e_track.positions, e_track.trips: the day is probably incomplete (empty)"), title
+    assert warning in alerts[0] and trips_warning in alerts[0]
 
     # A later day with data is quiet again, and the empty day does not poison its comparison.
     caplog.clear()
     etrac_load(date(2025, 3, 11), "full-again")
     assert run_rows(wh, "e_track", "positions")[date(2025, 3, 11)][3] is None
     assert warnings_logged(caplog) == []
+    assert len(webhook.requests) == 1
+    webhook.stop()
 
 
 def test_etrac_empty_day_without_history_is_no_false_alarm(
