@@ -38,6 +38,10 @@ def airflow_environment(
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": server.sqlalchemy_url(settings.metadata_db),
             "AIRFLOW__API__HOST": settings.airflow_host,
             "AIRFLOW__API__PORT": str(settings.airflow_port),
+            # The address people open the UI at: failure alerts link to task logs from it, and
+            # its default (localhost:8080) is wrong as soon as AIRFLOW_PORT is changed. A value the
+            # user exported (the UI behind another name) wins.
+            "AIRFLOW__API__BASE_URL": base.get("AIRFLOW__API__BASE_URL") or settings.ui_url,
             # One worker is plenty on a laptop and starts in a few seconds instead of four.
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__API__SECRET_KEY": secrets.api_secret_key,

@@ -196,6 +196,7 @@ def test_the_cli_environment_is_the_stacks_own(tmp_path: Path) -> None:
     assert env["AIRFLOW_HOME"] == str(tmp_path / "state" / "airflow")
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
     assert env["AIRFLOW__API__PORT"] == "18080"  # from stack.json, not from this shell
+    assert env["AIRFLOW__API__BASE_URL"] == "http://localhost:18080"  # alerts link to logs there
     assert env["AIRFLOW_CONN_ETRAC_API"] == '{"conn_type": "http"}'  # what make run's shell had
     path = env["PATH"].split(os.pathsep)
     assert path[0] == str(layout.airflow.parent) and path[-1] == "/usr/bin"
