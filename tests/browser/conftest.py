@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.browser.routes import PREFIX
 from tests.conftest import SANDBOX_NOW, connection_env, small_auvo_config, small_etrac_config
 from tests.support.pg import PgUrl, create_database, drop_database
 
@@ -92,6 +94,14 @@ def loaded_warehouse(pg_server: PgUrl, airflow_db: PgUrl) -> Iterator[Warehouse]
 @pytest.fixture(scope="module")
 def airflow_app(loaded_warehouse: Warehouse, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Airflow's api-server app in-process, reading ``loaded_warehouse`` through the browser."""
+    with browser_app(loaded_warehouse.url, tmp_path_factory) as app:
+        yield app
+
+
+@contextmanager
+def browser_app(warehouse: PgUrl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Airflow's api-server app whose browser reads ``warehouse`` (a module may override
+    ``airflow_app`` with its own warehouse; ``client`` and ``token`` then follow it)."""
     from airflow.configuration import conf
 
     passwords = Path(tmp_path_factory.mktemp("auth")) / "passwords.json"
@@ -107,7 +117,7 @@ def airflow_app(loaded_warehouse: Warehouse, tmp_path_factory: pytest.TempPathFa
     for (section, key), value in settings.items():
         conf.set(section, key, value)
     env_saved = os.environ.get("AIRFLOW_CONN_SYNC_APIS_DB")
-    os.environ["AIRFLOW_CONN_SYNC_APIS_DB"] = loaded_warehouse.url.airflow_conn_json()
+    os.environ["AIRFLOW_CONN_SYNC_APIS_DB"] = warehouse.airflow_conn_json()
     try:
         from airflow.api_fastapi.app import create_app, purge_cached_app
 
@@ -140,3 +150,15 @@ def token(client: Any) -> str:
     resp = client.post("/auth/token", json={"username": "viewer", "password": USERS["viewer"]})
     assert resp.status_code == 201, resp.text
     return str(resp.json()["access_token"])
+
+
+@pytest.fixture(scope="module")
+def get(client: Any, token: str) -> Any:
+    """GET a browser path as the viewer; anything but 200 fails the test."""
+
+    def call(path: str, **params: Any) -> Any:
+        resp = client.get(f"{PREFIX}{path}", params=params, headers={"Authorization": f"Bearer {token}"})
+        assert resp.status_code == 200, (path, params, resp.status_code, resp.text[:300])
+        return resp
+
+    return call

@@ -23,16 +23,6 @@ SP = ZoneInfo("America/Sao_Paulo")
 POSITION_KEY = ("placa", "data_transmissao", "latitude", "longitude")
 
 
-@pytest.fixture(scope="module")
-def get(client: Any, token: str) -> Any:
-    def call(path: str, **params: Any) -> Any:
-        resp = client.get(f"{PREFIX}{path}", params=params, headers={"Authorization": f"Bearer {token}"})
-        assert resp.status_code == 200, (path, params, resp.status_code, resp.text[:300])
-        return resp
-
-    return call
-
-
 def test_overview_figures_match_sync_runs(get: Any, loaded_warehouse: Any) -> None:
     wh = loaded_warehouse
     yesterday = datetime.now(SP).date() - timedelta(days=1)

@@ -126,7 +126,7 @@ def _overview(conn: psycopg.Connection[Any], base: str, params: dict[str, str]) 
     def run_url(dag_id: str, run_id: str) -> str:
         return airflow_run_url(air, dag_id, run_id)
 
-    return {"streams": streams, "yesterday": as_of, "run_url": run_url}
+    return {"streams": streams, "yesterday": as_of, "run_url": run_url, "short": health.short_text}
 
 
 def _overview_json(conn: psycopg.Connection[Any], params: dict[str, str]) -> dict[str, Any]:
@@ -146,6 +146,8 @@ def _overview_json(conn: psycopg.Connection[Any], params: dict[str, str]) -> dic
                         "day": c.day,
                         "status": c.status,
                         "rows": c.rows,
+                        "warning": c.warning,
+                        "error": c.error,
                         "run_url": (
                             airflow_run_url(air, c.dag_id, c.run_id) if c.run_id and c.dag_id else None
                         ),

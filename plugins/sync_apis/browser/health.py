@@ -2,7 +2,12 @@
 
 A run writes one row per task x stream x day (several for mapped chunks); a re-run of a day
 writes rows under a new run id. So a day's figures are those of its latest run (summed over that
-run's rows), and the day is good only if every row of that run succeeded.
+run's rows), and the day is good only if every row of that run succeeded. A good day whose run
+recorded a ``warning`` (issue 9: no rows where comparable days had many, a day at the edge of the
+API's retention) is a day of its own, 'warning': green in Airflow, probably incomplete.
+
+``warning`` and ``day_rows`` came with include/sql/sync_meta/003_empty_days.sql, which a warehouse
+gets at its next run; until then the browser reads it without them (no warnings, no error).
 """
 
 from __future__ import annotations
@@ -12,19 +17,28 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
+from sync_apis.browser import catalog
 from sync_apis.localday import LOCAL_TZ
 
 STRIP_DAYS = 30
+# The sync_runs columns a warehouse may not have yet (003_empty_days.sql applies at its next run).
+OPTIONAL_COLUMNS = ("day_rows", "warning")
+# A warning or error as a tooltip or one line shows it: the first sentence of each, at most this long.
+SHORT_TEXT_CHARS = 320
 
 
 @dataclass(frozen=True)
 class DayCell:
     day: date
-    status: str  # 'success', 'failed' or 'missing'
+    status: str  # 'success', 'warning' (succeeded, probably incomplete), 'failed' or 'missing'
     rows: int
     dag_id: str | None
     run_id: str | None
+    warning: str | None = None
+    error: str | None = None
+    """The failed rows' errors (a refused day's reason, an exception line)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,36 @@ def yesterday_local(now: datetime | None = None) -> date:
     return moment.astimezone(LOCAL_TZ).date() - timedelta(days=1)
 
 
+def optional_columns(conn: psycopg.Connection[Any]) -> frozenset[str]:
+    """Which of ``OPTIONAL_COLUMNS`` this warehouse's sync_runs has, from the catalog.
+
+    Asked once per page, not once per process: a warehouse gains them at its next run, and the
+    browser then shows warnings without a restart.
+    """
+    try:
+        info = catalog.table_info(conn, "sync_meta", "sync_runs")
+    except catalog.UnknownNameError:  # no sync_meta yet: the queries below say so as before
+        return frozenset()
+    return frozenset(c.name for c in info.columns) & frozenset(OPTIONAL_COLUMNS)
+
+
+def _warnings_of(columns: frozenset[str]) -> sql.Composable:
+    """The warnings of a group of sync_runs rows ``s``, or NULL where the column is missing."""
+    if "warning" not in columns:
+        return sql.SQL("NULL::text")
+    return sql.SQL("string_agg(DISTINCT s.warning, ' | ')")
+
+
+def short_text(text: str | None, limit: int = SHORT_TEXT_CHARS) -> str:
+    """The first sentence of each ' | '-joined part (the rest says what to do, for the log),
+    at most ``limit`` characters: what fits a tooltip or one line."""
+    if not text:
+        return ""
+    firsts = [part.split(". ", 1)[0].rstrip(".") + "." for part in text.split(" | ")]
+    joined = " | ".join(dict.fromkeys(firsts))
+    return joined if len(joined) <= limit else joined[: limit - 1].rstrip() + "…"
+
+
 _PER_DAY = """
 WITH latest AS (
     SELECT source, stream, day, dag_id, run_id, max(finished_at) AS finished_at
@@ -55,7 +99,9 @@ WITH latest AS (
 )
 SELECT r.source, r.stream, r.day, r.dag_id, r.run_id,
        bool_and(s.status = 'success') AS ok,
-       sum(s.rows_received)::bigint AS rows_received
+       sum(s.rows_received)::bigint AS rows_received,
+       {warnings} AS warning,
+       string_agg(DISTINCT s.error, '; ') FILTER (WHERE s.status = 'failed') AS error
 FROM ranked r
 JOIN sync_meta.sync_runs s
   ON s.source = r.source AND s.stream = r.stream AND s.day = r.day AND s.run_id = r.run_id
@@ -78,27 +124,33 @@ SELECT s.source, s.stream, n.dag_id, n.run_id, min(s.day) AS day,
        bool_and(s.status = 'success') AS ok,
        sum(s.rows_received)::bigint, sum(s.rows_inserted)::bigint, sum(s.rows_updated)::bigint,
        sum(s.rows_rejected)::bigint, sum(s.api_total)::bigint, max(s.finished_at),
-       string_agg(DISTINCT s.error, '; ')
+       string_agg(DISTINCT s.error, '; '), {warnings}
 FROM sync_meta.sync_runs s JOIN newest n USING (source, stream, run_id)
 GROUP BY s.source, s.stream, n.dag_id, n.run_id
 """
 
 _LAST_RUN_FIELDS = (
     "dag_id", "run_id", "day", "ok", "rows_received", "rows_inserted", "rows_updated",
-    "rows_rejected", "api_total", "finished_at", "error",
+    "rows_rejected", "api_total", "finished_at", "error", "warning",
 )  # fmt: skip
 
 
 def stream_health(conn: psycopg.Connection[Any], today_minus_one: date | None = None) -> list[StreamHealth]:
     yesterday = today_minus_one or yesterday_local()
     first = yesterday - timedelta(days=STRIP_DAYS)
+    warnings = _warnings_of(optional_columns(conn))
     cells: dict[tuple[str, str], dict[date, DayCell]] = {}
-    for source, stream, day, dag_id, run_id, ok, rows in conn.execute(_PER_DAY, (first, yesterday)):
-        status = "success" if ok else "failed"
-        cells.setdefault((source, stream), {})[day] = DayCell(day, status, int(rows or 0), dag_id, run_id)
+    per_day = sql.SQL(_PER_DAY).format(warnings=warnings)
+    for source, stream, day, dag_id, run_id, ok, rows, warning, error in conn.execute(
+        per_day, (first, yesterday)
+    ):
+        status = ("warning" if warning else "success") if ok else "failed"
+        cell = DayCell(day, status, int(rows or 0), dag_id, run_id, warning if ok else None, error)
+        cells.setdefault((source, stream), {})[day] = cell
     last_success = {(s, t): d for s, t, d in conn.execute(_LAST_SUCCESS)}
     last_run = {
-        (row[0], row[1]): dict(zip(_LAST_RUN_FIELDS, row[2:], strict=True)) for row in conn.execute(_LAST_RUN)
+        (row[0], row[1]): dict(zip(_LAST_RUN_FIELDS, row[2:], strict=True))
+        for row in conn.execute(sql.SQL(_LAST_RUN).format(warnings=warnings))
     }
     out = []
     for source, stream in sorted(set(cells) | set(last_success) | set(last_run)):
@@ -136,12 +188,17 @@ def mark_failed_runs(streams: list[StreamHealth], states: dict[tuple[str, str], 
 
 
 def run_rows(conn: psycopg.Connection[Any], dag_id: str, run_id: str) -> list[dict[str, Any]]:
+    """The run's sync_runs rows; ``day_rows`` and ``warning`` too where the warehouse has them."""
+    have = optional_columns(conn)
+    extra = [sql.Identifier(c) for c in OPTIONAL_COLUMNS if c in have]
     cur = conn.execute(
-        "SELECT source, stream, day, task_id, map_index, try_number, status, requests, pages, retries, "
-        "rows_received, rows_inserted, rows_updated, rows_rejected, rows_deleted, api_total, "
-        "round(duration_s::numeric, 2) AS duration_s, error "
-        "FROM sync_meta.sync_runs WHERE dag_id = %s AND run_id = %s "
-        "ORDER BY source, stream, day, task_id, map_index",
+        sql.SQL(
+            "SELECT source, stream, day, task_id, map_index, try_number, status, requests, pages, retries, "
+            "rows_received, rows_inserted, rows_updated, rows_rejected, rows_deleted, api_total, "
+            "round(duration_s::numeric, 2) AS duration_s, error{extra} "
+            "FROM sync_meta.sync_runs WHERE dag_id = %s AND run_id = %s "
+            "ORDER BY source, stream, day, task_id, map_index"
+        ).format(extra=sql.SQL("").join(sql.SQL(", {}").format(c) for c in extra)),
         (dag_id, run_id),
     )
     names = [d.name for d in cur.description or []]

@@ -24,6 +24,12 @@ LABELS: dict[str, dict[str, str]] = {
     "missing": {"pt": "ausente", "en": "missing"},
     "failed": {"pt": "falhou", "en": "failed"},
     "success": {"pt": "ok", "en": "ok"},
+    "warning": {"pt": "aviso: provavelmente incompleto", "en": "warning: probably incomplete"},
+    "warning_column": {"pt": "Aviso", "en": "Warning"},
+    "warning_column_help": {
+        "pt": "Por que a última execução, embora verde, provavelmente está incompleta; ou o erro dela.",
+        "en": "Why the last run, though green, is probably incomplete; or its error.",
+    },
     "no_runs": {"pt": "Nenhuma execução registrada ainda.", "en": "No runs recorded yet."},
     "schema": {"pt": "Esquema", "en": "Schema"},
     "table": {"pt": "Tabela", "en": "Table"},
