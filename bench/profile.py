@@ -16,9 +16,12 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import Any
+
+import psycopg
 
 from bench import peer_venv
-from bench.etrac_day import DAY, fleet_plates, fresh_warehouse
+from bench.etrac_day import DAY, fleet_plates, fresh_warehouse, worker
 from bench.etrac_sandbox import etrac_sandbox
 from bench.report import machine_load
 from tests.support.pg import PgUrl, drop_database, server_url
@@ -65,60 +68,53 @@ def table(title: str, rows: list[tuple[str, int]], total: int) -> str:
     return "\n".join(lines)
 
 
+def record(py_spy: Path, rate: int, args: dict[str, Any], env: dict[str, str], out: Path) -> str:
+    """py-spy's raw stacks of one ``ours`` worker run with ``args``."""
+    command = [str(py_spy), "record", "--idle", "--format", "raw", "--rate", str(rate), "-o", str(out), "--"]
+    command += [sys.executable, "-m", "bench.etrac_workers", "ours", json.dumps(args)]
+    subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True, text=True)
+    return out.read_text()
+
+
 def main(quick: bool = False) -> None:
-    plates_per_chunk, vehicles, rate, top = (2, 4, 100, 8) if quick else (50, 1000, 250, 25)
+    # The DAG's default chunk (10 plates); "warm": the chunk after PRELOAD other plates' day,
+    # ANALYZEd, as in a warehouse that already has data (the first chunk into an empty one
+    # meets a fresh table's planner estimates).
+    chunk, preload, vehicles, rate, top = (2, 2, 4, 100, 8) if quick else (10, 30, 1000, 250, 25)
     explicit = os.environ.get("SYNC_APIS_BENCH_DB_URL") or os.environ.get("SYNC_APIS_TEST_DB_URL")
     server = PgUrl(explicit) if explicit else server_url()
+    if peer_venv.python() is None:
+        print(f"profile: SKIPPED, {peer_venv.absent_reason()}", flush=True)
+        return
     py_spy = peer_venv.tool("py-spy")
     print(
-        f"profile{' (quick)' if quick else ''}: one history task, {plates_per_chunk} plates of the dense day "
-        f"{DAY}, py-spy --idle at {rate} Hz; {machine_load()}",
+        f"profile{' (quick)' if quick else ''}: one history task ({chunk} plates of the dense day {DAY}, "
+        f"unpaced), py-spy --idle at {rate} Hz; {machine_load()}",
         flush=True,
     )
+    cases = {
+        "empty warehouse (the first chunk of a first backfill)": 0,
+        f"warm: after {preload} other plates' day, ANALYZEd": preload,
+    }
     with etrac_sandbox(vehicles) as sandbox, tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
-        db = fresh_warehouse(server)
-        try:
-            args = {
-                "db_url": db.url,
-                "day": DAY.isoformat(),
-                "chunk_size": plates_per_chunk,
-                "requests_per_minute": None,
-                "max_chunks": None,
-                "plates": fleet_plates(sandbox, plates_per_chunk),
-            }
-            out = Path(tmp) / "profile.txt"
-            env = {**os.environ, "AIRFLOW_CONN_ETRAC_API": sandbox.conn_json(), "AIRFLOW_HOME": tmp}
-            subprocess.run(
-                [
-                    str(py_spy),
-                    "record",
-                    "--idle",
-                    "--format",
-                    "raw",
-                    "--rate",
-                    str(rate),
-                    "-o",
-                    str(out),
-                    "--",
-                    sys.executable,
-                    "-m",
-                    "bench.etrac_workers",
-                    "ours",
-                    json.dumps(args),
-                ],
-                cwd=REPO,
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            raw = out.read_text()
-        finally:
-            drop_database(server, db)
-    total, self_rows, inclusive_rows = summarise(raw, top)
-    if not total:
-        raise RuntimeError(f"py-spy recorded no sample inside {ENTRY}")
-    print(f"  samples inside {ENTRY}: {total}")
-    print(table("self time (leaf frame)", self_rows, total))
-    print()
-    print(table(f"inclusive time (frames under {ENTRY})", inclusive_rows, total))
+        plates = fleet_plates(sandbox, preload + chunk)
+        env = {**os.environ, "AIRFLOW_CONN_ETRAC_API": sandbox.conn_json(), "AIRFLOW_HOME": tmp}
+        for title, before in cases.items():
+            db = fresh_warehouse(server)
+            try:
+                args: dict[str, Any] = {"db_url": db.url, "day": DAY.isoformat(), "chunk_size": chunk,
+                                        "requests_per_minute": None, "max_chunks": None}  # fmt: skip
+                if before:
+                    worker("ours", sandbox, **args, plates=plates[:before])
+                    with psycopg.connect(db.url, autocommit=True) as conn:
+                        conn.execute("ANALYZE")
+                raw = record(py_spy, rate, {**args, "plates": plates[preload:]}, env, Path(tmp) / "raw.txt")
+            finally:
+                drop_database(server, db)
+            total, self_rows, inclusive_rows = summarise(raw, top)
+            if not total:
+                raise RuntimeError(f"py-spy recorded no sample inside {ENTRY}")
+            print(f"\n#### {title}\n\nsamples inside {ENTRY}: {total} ({total / rate:.1f} s)\n")
+            print(table("self time (leaf frame)", self_rows, total))
+            print()
+            print(table(f"inclusive time (frames under {ENTRY})", inclusive_rows, total), flush=True)
