@@ -61,21 +61,19 @@ QUICK = Sizes(vehicles=4, old_way_sample=100, paced_chunks=1, rss_fleets=(2, 6),
 
 def worker(kind: str, sandbox: Sandbox, **args: Any) -> dict[str, Any]:
     """One workload in a fresh interpreter (bench/etrac_workers.py); its JSON result."""
-    env = {
-        **os.environ,
-        "AIRFLOW_CONN_ETRAC_API": sandbox.conn_json(),
-        "AIRFLOW_HOME": os.environ.get("BENCH_AIRFLOW_HOME") or tempfile.mkdtemp(prefix="bench-airflow-"),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.etrac_workers", kind, json.dumps(args)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="bench-airflow-") as airflow_home:
+        env = {**os.environ, "AIRFLOW_CONN_ETRAC_API": sandbox.conn_json(), "AIRFLOW_HOME": airflow_home}
+        command = [sys.executable, "-m", "bench.etrac_workers", kind, json.dumps(args)]
+        return json_result(command, cwd=REPO, env=env, what=f"worker {kind}")
+
+
+def json_result(
+    command: list[str], *, cwd: Path | str, env: dict[str, str] | None, what: str
+) -> dict[str, Any]:
+    """Run one measuring process; its last line on stdout is its JSON result."""
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"worker {kind} failed:\n{done.stderr[-4000:]}")
+        raise RuntimeError(f"{what} failed:\n{done.stderr[-4000:]}")
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -146,16 +144,8 @@ def dlt_peer(sandbox: Sandbox, server: PgUrl) -> dict[str, Any] | None:
             "day": DAY.isoformat(),
             "db_url": db.url,
         }
-        done = subprocess.run(
-            [str(python), str(REPO / "bench" / "peer_dlt.py"), json.dumps(args)],
-            cwd=tempfile.gettempdir(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"dlt peer failed:\n{done.stderr[-4000:]}")
-        return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+        command = [str(python), str(REPO / "bench" / "peer_dlt.py"), json.dumps(args)]
+        return json_result(command, cwd=tempfile.gettempdir(), env=None, what="the dlt peer")
     finally:
         drop_database(server, db)
 
@@ -185,15 +175,27 @@ def history_task_rss(server: PgUrl, sizes: Sizes, dense_sandbox: Sandbox) -> lis
 
 
 def _one_chunk(sandbox: Sandbox, db: PgUrl, sizes: Sizes) -> dict[str, Any]:
-    plates = fleet_plates(sandbox, sizes.chunk_size)
+    return run_ours(sandbox, db, sizes, plates=fleet_plates(sandbox, sizes.chunk_size))
+
+
+def run_ours(
+    sandbox: Sandbox,
+    db: PgUrl,
+    sizes: Sizes,
+    *,
+    requests_per_minute: float | None = None,
+    max_chunks: int | None = None,
+    plates: list[str] | None = None,
+) -> dict[str, Any]:
+    """The real task code in a fresh process (bench/etrac_workers.py ``ours``)."""
     return worker(
         "ours",
         sandbox,
         db_url=db.url,
         day=DAY.isoformat(),
         chunk_size=sizes.chunk_size,
-        requests_per_minute=None,
-        max_chunks=None,
+        requests_per_minute=requests_per_minute,
+        max_chunks=max_chunks,
         plates=plates,
     )
 
@@ -218,16 +220,7 @@ def main(quick: bool = False) -> None:
         )
         db = fresh_warehouse(server)
         try:
-            ours = worker(
-                "ours",
-                sandbox,
-                db_url=db.url,
-                day=DAY.isoformat(),
-                chunk_size=sizes.chunk_size,
-                requests_per_minute=None,
-                max_chunks=None,
-                plates=None,
-            )
+            ours = run_ours(sandbox, db, sizes)
             if ours["positions"] != n:
                 raise RuntimeError(f"ours received {ours['positions']} positions, the source sent {n}")
             copy_s, merge_s, stored = copy_ceiling(db, Path(tmp) / "positions.copy")
@@ -236,15 +229,8 @@ def main(quick: bool = False) -> None:
             drop_database(server, db)
         db = fresh_warehouse(server)
         try:
-            paced = worker(
-                "ours",
-                sandbox,
-                db_url=db.url,
-                day=DAY.isoformat(),
-                chunk_size=sizes.chunk_size,
-                requests_per_minute=DAG_REQUESTS_PER_MINUTE,
-                max_chunks=sizes.paced_chunks,
-                plates=None,
+            paced = run_ours(
+                sandbox, db, sizes, requests_per_minute=DAG_REQUESTS_PER_MINUTE, max_chunks=sizes.paced_chunks
             )
         finally:
             drop_database(server, db)
