@@ -3,8 +3,10 @@
 Each run is a new interpreter that imports ``airflow.sdk`` (the floor every DAG file pays,
 timed) and then executes the DAG file as the dag-processor does (``plugins/`` on sys.path,
 timed). The DAG file's extra cost is the second figure; the median of ``runs`` is printed
-against the 150 ms target. One unmeasured run first writes the bytecode caches, as a
-dag-processor that has parsed the file once has them.
+against the 150 ms target, in wall time and in the interpreter's CPU time (on a shared
+machine the wall time also measures the neighbours; the CPU time is what the file itself
+costs). One unmeasured run first writes the bytecode caches, as a dag-processor that has parsed
+the file once has them.
 """
 
 from __future__ import annotations
@@ -24,14 +26,15 @@ TARGET_MS = 150.0
 PROBE = """
 import importlib.util, json, sys, time
 sys.path.insert(0, sys.argv[2])
-started = time.perf_counter()
+started, started_cpu = time.perf_counter(), time.process_time()
 import airflow.sdk
-sdk = time.perf_counter()
+sdk, sdk_cpu = time.perf_counter(), time.process_time()
 spec = importlib.util.spec_from_file_location("dag_under_test", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-done = time.perf_counter()
-print(json.dumps({"sdk_ms": (sdk - started) * 1000, "dag_ms": (done - sdk) * 1000}))
+done, done_cpu = time.perf_counter(), time.process_time()
+print(json.dumps({"sdk_ms": (sdk - started) * 1000, "dag_ms": (done - sdk) * 1000,
+                  "sdk_cpu_ms": (sdk_cpu - started_cpu) * 1000, "dag_cpu_ms": (done_cpu - sdk_cpu) * 1000}))
 """
 
 
@@ -60,6 +63,7 @@ def main(quick: bool = False) -> None:
             if not quick:
                 one_run(dag_file, airflow_home)  # bytecode caches, first-run config files
             samples = [one_run(dag_file, airflow_home) for _ in range(runs)]
-            sdk = statistics.median(s["sdk_ms"] for s in samples)
-            extra = statistics.median(s["dag_ms"] for s in samples)
-            limit(f"dags/{dag_file.name} over import airflow.sdk ({sdk:.0f} ms)", extra, "ms", TARGET_MS)
+            median = {key: statistics.median(s[key] for s in samples) for key in samples[0]}
+            name = f"dags/{dag_file.name} over import airflow.sdk"
+            limit(f"{name} ({median['sdk_ms']:.0f} ms)", median["dag_ms"], "ms", TARGET_MS)
+            limit(f"{name}, CPU ({median['sdk_cpu_ms']:.0f} ms)", median["dag_cpu_ms"], "ms", TARGET_MS)
