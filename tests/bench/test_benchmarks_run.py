@@ -42,7 +42,7 @@ def run_quick(name: str) -> str:
 
 def value(output: str, label: str, unit: str = "") -> float:
     """The number printed after ``label`` (then ``unit``) on its line; it must be positive and finite."""
-    found = re.search(rf"^\s+{re.escape(label)}.*?\s{NUMBER}\s*{re.escape(unit)}", output, re.MULTILINE)
+    found = re.search(rf"^\s*{re.escape(label)}.*?\s{NUMBER}\s*{re.escape(unit)}", output, re.MULTILINE)
     assert found, f"no line {label!r} with a number in:\n{output}"
     number = float(found.group(1).replace(",", ""))
     assert math.isfinite(number) and number > 0, (label, number)
