@@ -1,0 +1,115 @@
+"""Every benchmark's quick mode runs once, so the benchmarks cannot rot (issue 11, point 7).
+
+Tiny sizes, real parts (sandbox processes, PostgreSQL, fresh interpreters); no timing is
+asserted — only that each table has its rows and every ratio is a positive, finite number.
+dlt and py-spy live in the bench venv (.local/bench-venv, `python -m bench --setup`); when it
+is absent the test does not install it (a minute from PyPI) and expects the benchmark to say
+it skipped them, and why.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import peer_venv
+
+REPO = Path(__file__).resolve().parents[2]
+NUMBER = r"([0-9][0-9,]*(?:\.[0-9]+)?)"
+BENCH_VENV = peer_venv.STAMP.exists()
+
+
+def run_quick(name: str) -> str:
+    env = {**os.environ, "BENCH_NO_INSTALL": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", name, "--quick"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def value(output: str, label: str, unit: str = "") -> float:
+    """The number printed after ``label`` (then ``unit``) on its line; it must be positive and finite."""
+    found = re.search(rf"^\s*{re.escape(label)}.*?\s{NUMBER}\s*{re.escape(unit)}", output, re.MULTILINE)
+    assert found, f"no line {label!r} with a number in:\n{output}"
+    number = float(found.group(1).replace(",", ""))
+    assert math.isfinite(number) and number > 0, (label, number)
+    return number
+
+
+def verdict_of(output: str, label: str) -> str:
+    line = next((line for line in output.splitlines() if line.strip().startswith(label)), None)
+    assert line is not None, f"no line {label!r} in:\n{output}"
+    found = re.search(r"target (?:>=|<) [0-9.]+ ?(?:x|ms|MB)\s+(met|NOT MET)$", line)
+    assert found, line
+    return found.group(1)
+
+
+def test_etrac_day_quick_prints_every_figure_and_ratio() -> None:
+    out = run_quick("etrac_day")
+    day = re.search(r"the day: ([0-9,]+) positions, ([0-9,]+) trips", out)
+    assert day and int(day.group(1).replace(",", "")) > 1000, out
+    for label in ("ours: real task code, unpaced", "ours, DAG's pacing", "(a) source ceiling"):
+        value(out, label, "positions/s")
+    assert value(out, "(b) COPY ceiling", "rows/s") > 0
+    value(out, "COPY into a temp table + one merge", "rows/s")
+    value(out, "(c) old way: INSERT + commit per row", "positions/s")
+    ratios = ["ours / source ceiling", "ours / old way"]
+    if BENCH_VENV:
+        value(out, "(d) dlt 1.", "positions/s")
+        ratios.append("ours / dlt")
+    else:
+        assert "(d) dlt: SKIPPED, no bench venv" in out, out
+    for label in ratios:
+        value(out, label, "x")
+        assert verdict_of(out, label) in ("met", "NOT MET")
+    value(out, "ours / COPY ceiling", "x")
+    rss = re.findall(
+        r"^\s+[0-9,]+ vehicles, (normal|dense) day \([0-9,]+ positions\)\s+([0-9.]+) MB", out, re.M
+    )
+    assert sorted(kind for kind, _ in rss) == ["dense", "dense", "normal", "normal"], out
+    assert all(float(mb) > 0 for _, mb in rss)
+    value(out, "whole day in one process", "MB")
+
+
+def test_parse_cost_quick_measures_every_dag_file() -> None:
+    out = run_quick("parse_cost")
+    for dag_file in sorted((REPO / "dags").glob("*.py")):
+        for label in (
+            f"dags/{dag_file.name} over import airflow.sdk (",
+            f"dags/{dag_file.name} over import airflow.sdk, CPU",
+        ):
+            value(out, label, "ms")
+            assert verdict_of(out, label) in ("met", "NOT MET")
+
+
+def test_profile_quick_attributes_samples_to_our_frames() -> None:
+    out = run_quick("profile")
+    if not BENCH_VENV:
+        assert "profile: SKIPPED, no bench venv" in out, out
+        pytest.skip("the bench venv (py-spy) is absent: python -m bench --setup")
+    assert value(out, "samples inside load_history:") > 0
+    inclusive = out.split("inclusive time", 1)[1]
+    rows = re.findall(r"^\| `(.+?)` \| (\d+)% \| (\d+) \|$", inclusive, re.MULTILINE)
+    assert rows, out
+    assert any("sync_apis" in name or "sync.py" in name for name, _, _ in rows), rows
+
+
+def test_loader_and_browser_quick_still_run() -> None:
+    loader = run_quick("loader")
+    value(loader, "sync_apis COPY + merge, new day", "rows/s")
+    assert re.search(r"sync_apis vs legacy: [0-9.,]+x faster", loader), loader
+    browser = run_quick("browser")
+    value(browser, "vehicle day")
