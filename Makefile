@@ -9,7 +9,12 @@ VENV_STAMP := $(VENV)/.installed-requirements
 REQUIREMENTS := requirements.txt requirements-dev.txt
 PYTEST_ARGS ?=
 
-.PHONY: help venv run stop status shell airflow psql test lint bench clean
+# dlt and py-spy for the benchmarks, in their own venv (bench/README.md): the suite runs every
+# benchmark's quick mode, dlt and the profile included.
+bench-venv: venv
+	@$(VENV_PY) -m bench --setup >/dev/null
+
+.PHONY: help venv bench-venv run stop status shell airflow psql test lint bench clean
 
 help: ## Show this help
 	@echo "sync-apis - make targets:"
@@ -60,7 +65,7 @@ psql: ## psql on the running stack's warehouse: make psql ARGS="-c 'SELECT 1'"
 # Two workers (pytest-xdist): most of the suite waits on processes, sandboxes and retries, not
 # on the CPU, so two at a time finish in about two thirds of the time on this 2-core machine.
 PYTEST_WORKERS ?= 2
-test: venv ## Run the test suite (extra flags: make test PYTEST_ARGS="-m 'not slow' -x"; PYTEST_WORKERS=0 for one process)
+test: venv bench-venv ## Run the test suite (extra flags: make test PYTEST_ARGS="-m 'not slow' -x"; PYTEST_WORKERS=0 for one process)
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: venv ## ruff check, ruff format --check, mypy
