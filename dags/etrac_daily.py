@@ -16,7 +16,8 @@ scheduled at **01:05** local time.
 7. `publish` — an Asset event per table (`e_track.terminals/positions/trips/routes`).
 
 **Params**: `plates` (list; empty = all vehicles), `chunk_size` (plates per mapped task),
-`requests_per_minute` (pace per task; 0 = unpaced).
+`requests_per_minute` (pace per task; default 0 = unpaced, or
+`[sync_apis] etrac_requests_per_minute`).
 
 **Operations** (Airflow config, no code change; env form `AIRFLOW__SYNC_APIS__<KEY>`):
 `[sync_apis] etrac_daily_run_at = 01:05` (the schedule), `etrac_daily_enabled = False`
@@ -41,6 +42,7 @@ from airflow.sdk import DAG, Asset, Param, TaskGroup, chain, conf, task
 from sync_apis.config import WAREHOUSE_CONN_TEMPLATE
 from sync_apis.dag_defaults import DEFAULT_ARGS, MACROS, START_DATE, daily_timetable
 from sync_apis.etrac.checks import CHECK_FILES
+from sync_apis.etrac.pacing import configured_requests_per_minute
 from sync_apis.sql_files import SQL_DIR, sql_files
 
 DAG_ID = "etrac_daily"
@@ -76,7 +78,11 @@ with DAG(
         ),
         "chunk_size": Param(10, type="integer", minimum=1, description="Plates per mapped history task"),
         "requests_per_minute": Param(
-            120, type="integer", minimum=0, description="API requests per minute per task (0 = no pacing)"
+            configured_requests_per_minute(),
+            type="integer",
+            minimum=0,
+            description="API requests per minute per task (0 = no pacing; a 429 is waited out for its "
+            "Retry-After either way)",
         ),
     },
 ) as dag:

@@ -66,7 +66,7 @@ def test_etrac_day_quick_prints_every_figure_and_ratio() -> None:
     out = run_quick("etrac_day")
     day = re.search(r"the day: ([0-9,]+) positions, ([0-9,]+) trips", out)
     assert day and int(day.group(1).replace(",", "")) > 1000, out
-    for label in ("ours: real task code, unpaced", "ours, DAG's pacing", "(a) source ceiling"):
+    for label in ("ours: real task code, unpaced", "ours, paced", "(a) source ceiling"):
         value(out, label, "positions/s")
     assert value(out, "(b) COPY ceiling", "rows/s") > 0
     value(out, "COPY into a temp table + one merge", "rows/s")

@@ -35,6 +35,7 @@ from sync_apis.empty_days import (
 )
 from sync_apis.etrac import parse
 from sync_apis.etrac.hook import EtracHook
+from sync_apis.etrac.pacing import configured_requests_per_minute
 from sync_apis.etrac.routes import compute_routes
 from sync_apis.http import HttpPolicy
 from sync_apis.localday import day_bounds
@@ -71,7 +72,6 @@ DEFAULT_CHUNK_SIZE = 10
 # e-Track's retention is unknown; 90 days is the ASSUMED figure (etrac-api.md "Data retention").
 RETENTION_OPTION = "etrac_retention_days"
 DEFAULT_RETENTION_DAYS = 90
-DEFAULT_REQUESTS_PER_MINUTE = 120  # the old collector slept 0.5 s between history calls
 
 
 # --------------------------------------------------------------------------- helpers
@@ -504,7 +504,7 @@ def latest_task(**context: Any) -> str:
     run = RunInfo.from_context(context, source=SOURCE, stream="latest", day=day)
     with warehouse_connection() as conn:
         retention.refuse_beyond(conn, etrac_retention(), day, datetime.now(UTC), run)
-        hook = etrac_hook(_param(context, "requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE))
+        hook = etrac_hook(_param(context, "requests_per_minute", configured_requests_per_minute()))
         try:
             return load_latest(conn, hook, run, configured_thresholds())
         finally:
@@ -539,7 +539,7 @@ def history_task(plates: list[str], **context: Any) -> str:
     with warehouse_connection() as conn:
         reach = retention.refuse_beyond(conn, kept, day, now, positions_run, trips_run)
         edge_note = kept.edge_note(day, now) if reach is retention.Reach.EDGE else None
-        hook = etrac_hook(_param(context, "requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE))
+        hook = etrac_hook(_param(context, "requests_per_minute", configured_requests_per_minute()))
         try:
             return load_history(
                 conn,
