@@ -60,10 +60,9 @@ _FALSE = frozenset({"0", "false", "f", "off", "não", "nao", "n", "no", "desliga
 
 # --------------------------------------------------------------------------- numbers
 
-# After spaces are removed: optional currency, sign, the digits and separators, the rest.
-_NUMBER = re.compile(r"(?:R\$)?([+-]?)([\d.,]+)(.*)", re.DOTALL)
-# A unit after a number: no digit anywhere, and it cannot begin like a number ("5-", "5.").
-_UNIT = re.compile(r"[^\d.,+\-][^\d]*", re.DOTALL)
+# After spaces are removed: optional currency, sign, the digits and separators, then maybe a
+# unit, which has no digit and cannot begin like a number ("5-", "5.5.": not units).
+_NUMBER = re.compile(r"(?:R\$)?([+-]?)([\d.,]+)([^\d.,+\-][^\d]*)?", re.DOTALL)
 # Digits grouped by thousands: 1 to 3 digits, then groups of exactly 3.
 _GROUPED = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
 _INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
@@ -207,14 +206,18 @@ class ValueRules:
     def _number_text(self, value: str, dot_groups_thousands: bool) -> str | None:
         """The canonical decimal text of a number string, None when empty; ValueError otherwise."""
         text = value.strip()
-        if not text or text.lower() in self.placeholders:
-            return None
-        match = _NUMBER.fullmatch(text.replace(" ", "").replace("\u00a0", ""))
+        if " " in text or "\u00a0" in text:
+            text = text.replace(" ", "").replace("\u00a0", "")
+        match = _NUMBER.fullmatch(text)
         if match is None:
+            if not text or text.lower() in self.placeholders:  # no placeholder looks like a number
+                return None
             raise ValueError(f"not a number: {value!r}")
-        sign, body, rest = match.groups()
-        if rest and not (self.units and _UNIT.fullmatch(rest)):
+        sign, body, unit = match.groups()
+        if unit is not None and not self.units:
             raise ValueError(f"not a number: {value!r}")
+        if "," not in body and "." not in body:
+            return sign + body
         try:
             number = _canonical(body, dot_groups_thousands)
         except ValueError:
