@@ -40,6 +40,7 @@ from sync_apis.etrac.routes import compute_routes
 from sync_apis.http import HttpPolicy
 from sync_apis.localday import day_bounds
 from sync_apis.progress import Progress
+from sync_apis.values import ETRAC
 from sync_apis.warehouse import Load, RunInfo, Stage, Table, open_load, open_loads
 
 log = logging.getLogger(__name__)
@@ -174,7 +175,7 @@ def load_latest(conn: Any, hook: EtracHook, run: RunInfo, thresholds: Thresholds
             except parse.Rejected as exc:
                 load.reject(exc.reason, _reject_raw(record, None))
                 continue
-            if isinstance(record, dict) and not parse.is_empty(record.get("data_transmissao")):
+            if isinstance(record, dict) and not ETRAC.is_empty(record.get("data_transmissao")):
                 try:
                     position_rows.append((*parse.position_row(record), "latest"))
                 except parse.Rejected as exc:
