@@ -40,7 +40,7 @@ def day_totals_sql() -> str:
     for stream in STREAMS:
         if stream.mode is Mode.UPDATED_SINCE:
             continue
-        where = sql.SQL("deleted_at IS NULL")
+        where: sql.Composable = sql.SQL("deleted_at IS NULL")
         if stream.mode in (Mode.TASKS, Mode.DAY):
             in_day = "{col} >= %(day_start)s::timestamptz AND {col} < %(day_end)s::timestamptz"
             where = sql.SQL("deleted_at IS NULL AND " + in_day).format(col=sql.Identifier(day_column(stream)))
