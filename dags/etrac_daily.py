@@ -75,9 +75,8 @@ with DAG(
     def history(plates: list[str]) -> str:
         from sync_apis.etrac.dag_tasks import history_task
 
-        context = get_current_context()
-        # Names the mapped instance in the UI ("ABC1D23..XYZ9876 (10 plates)") instead of "3".
-        context["chunk_label"] = f"{plates[0]}..{plates[-1]} ({len(plates)} plates)"  # type: ignore
+        context = get_current_context()  # chunk_label names the mapped instance in the UI, not "3"
+        context["chunk_label"] = f"{plates[0]}..{plates[-1]} ({len(plates)} plates)"  # type: ignore[typeddict-unknown-key]
         return history_task(context, plates)
 
     @task(trigger_rule="none_failed")
