@@ -23,7 +23,7 @@ from typing import Any
 from airflow.sdk import DAG, AssetAlias, get_current_context, task
 
 from sync_apis.auvo.checks import ORPHANS_FILE, day_totals_sql, keys_sql
-from sync_apis.auvo.dag_params import PARAMS
+from sync_apis.auvo.dag_params import dag_params
 from sync_apis.auvo.streams import STREAM_PARALLELISM
 from sync_apis.dag_defaults import DEFAULT_ARGS, MACROS, START_DATE, ParamCheck, daily_timetable, table_asset
 from sync_apis.sql_files import SQL_DIR
@@ -42,7 +42,7 @@ with DAG(
     doc_md=__doc__,
     template_searchpath=[str(SQL_DIR)],
     user_defined_macros=MACROS,
-    params=PARAMS,
+    params=dag_params(),
 ) as dag:
 
     @task

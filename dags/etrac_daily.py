@@ -23,7 +23,7 @@ from airflow.sdk import DAG, chain, conf, get_current_context, task
 
 from sync_apis.dag_defaults import DEFAULT_ARGS, MACROS, START_DATE, ParamCheck, daily_timetable, table_asset
 from sync_apis.etrac.checks import CHECK_FILES
-from sync_apis.etrac.dag_params import PARAMS
+from sync_apis.etrac.dag_params import dag_params
 from sync_apis.sql_files import SQL_DIR
 
 DAG_ID = "etrac_daily"
@@ -44,7 +44,7 @@ with DAG(
     doc_md=__doc__,
     template_searchpath=[str(SQL_DIR)],
     user_defined_macros=MACROS,
-    params=PARAMS,
+    params=dag_params(),
 ) as dag:
 
     @task
