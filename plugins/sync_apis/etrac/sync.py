@@ -37,9 +37,10 @@ from sync_apis.etrac import parse
 from sync_apis.etrac.hook import EtracHook
 from sync_apis.etrac.pacing import configured_requests_per_minute
 from sync_apis.etrac.routes import compute_routes
-from sync_apis.http import HttpPolicy
+from sync_apis.http import HttpPolicy, TokenBucket
 from sync_apis.localday import day_bounds
 from sync_apis.progress import Progress
+from sync_apis.ratelimit import pacer_for
 from sync_apis.warehouse import Load, RunInfo, Stage, Table, open_load, open_loads
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,9 @@ def etrac_hook(requests_per_minute: float | None) -> EtracHook:
     from sync_apis.config import conn_id
 
     rpm = requests_per_minute if requests_per_minute and requests_per_minute > 0 else None
-    return EtracHook(conn_id("etrac_api"), policy=HttpPolicy(requests_per_minute=rpm), logger=log)
+    etrac_conn = conn_id("etrac_api")
+    pacer = pacer_for("etrac", conn_id=etrac_conn, fallback=TokenBucket(rpm) if rpm else None)
+    return EtracHook(etrac_conn, policy=HttpPolicy(), pacer=pacer, logger=log)
 
 
 def normalize_plates(values: Iterable[Any]) -> list[str]:
