@@ -13,6 +13,7 @@ the file. What it shows, from the systems' own records:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -132,3 +133,63 @@ def test_seven_days_of_both_dags_on_two_celery_workers(
     assert seen
     assert [e for e in seen if e.status in (403, 429)] == []  # the sandbox never had to refuse
     assert most_in_any_minute([e.at for e in seen]) <= AUVO_BUDGET
+
+
+KILL_DAYS = DAYS[:2]
+
+
+@pytest.mark.distributed
+@pytest.mark.timeout(1200)
+def test_a_worker_killed_mid_history_chunk_is_survived(
+    pg_server: Any, broker_url: str, sandboxes: tuple[Any, Any], warehouse_url: Any
+) -> None:
+    """SIGKILL the worker (its whole process group: worker, pool, task supervisor, task) running
+    an e-Track history chunk. Nobody tells the scheduler; it finds the task instance through its
+    missing heartbeat (``[scheduler] task_instance_heartbeat_timeout`` 20 s, checked every 5 s
+    instead of 300 s), fails that try, and the DAG's retry (1 min later) runs on the other worker."""
+    import os
+    import signal
+
+    _, etrac = sandboxes
+    # The chunk's first history call hangs 25 s: the kill lands in the middle of the chunk.
+    etrac.faults.arm("slow", path="/ultimasposicoesterminal", delay=25.0, times=1)
+    env = {
+        **connection_env(warehouse=warehouse_url, etrac=etrac),
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+    }
+    stack = CeleryStack(pg_server, broker_url, WORKERS, extra_env=env, parallelism=16)
+    with stack:
+        stack.wait_for_dag("etrac_daily")
+        stack.cli("dags", "unpause", "etrac_daily")
+        stack.cli(
+            "backfill", "create", "--dag-id", "etrac_daily", "--from-date", KILL_DAYS[0].isoformat(),
+            "--to-date", KILL_DAYS[-1].isoformat(), "--max-active-runs", "1",
+        )  # fmt: skip
+        victim = ""
+        deadline = time.monotonic() + 300
+        while not victim and time.monotonic() < deadline:
+            rows = stack.query(
+                "SELECT hostname, run_id, map_index FROM task_instance WHERE dag_id = 'etrac_daily' "
+                "AND task_id = 'history' AND state = 'running' AND hostname <> ''"
+            )
+            if rows:
+                victim, killed_run, killed_index = rows[0]
+            time.sleep(0.5)
+        assert victim in WORKERS, stack.logs()
+        worker = stack.procs.pop(f"worker-{victim}")
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        runs = stack.wait_for_runs("etrac_daily", expected=len(KILL_DAYS), timeout=900)
+        tries = stack.query(
+            "SELECT try_number, hostname, state FROM task_instance WHERE dag_id = 'etrac_daily' "
+            "AND task_id = 'history' AND run_id = %s AND map_index = %s",
+            (killed_run, killed_index),
+        )
+        logs = stack.logs()
+    survivor = next(w for w in WORKERS if w != victim)
+    assert [r.state for r in runs if r.run_type == "backfill"] == ["success"] * len(KILL_DAYS), logs
+    assert len(tries) == 1 and tries[0][0] >= 2 and tries[0][1:] == (survivor, "success"), tries
+    with psycopg.connect(warehouse_url.url) as conn:
+        assert_matches_ground_truth(conn, etrac.world, KILL_DAYS)
