@@ -18,7 +18,7 @@ bench-venv: venv
 
 help: ## Show this help
 	@echo "sync-apis - make targets:"
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
 	@echo ""
 	@echo "Start here: make run   (local Airflow + embedded Postgres + sandbox APIs, no credentials)"
 	@echo "Then, in another terminal: make shell, make airflow ARGS=\"...\", make psql, or"
