@@ -49,6 +49,7 @@ from sync_apis.empty_days import (
 )
 from sync_apis.http import ApiError, HttpPolicy, Pacer, TokenBucket
 from sync_apis.progress import Progress
+from sync_apis.ratelimit import pacer_for
 from sync_apis.warehouse import Load, RunInfo, RunSummary, Stage, Table, open_load
 
 log = logging.getLogger(__name__)
@@ -439,9 +440,8 @@ def make_hook(
     logger: Any = log,
 ) -> AuvoHook:
     policy = HttpPolicy(read_timeout=read_timeout_s, backoff_base=backoff_base_s, max_attempts=max_attempts)
-    return AuvoHook(
-        auvo_conn_id, policy=policy, pacer=process_pacer(per_task_rate(budget_per_minute)), logger=logger
-    )
+    pacer = pacer_for("auvo", conn_id=auvo_conn_id, fallback=process_pacer(per_task_rate(budget_per_minute)))
+    return AuvoHook(auvo_conn_id, policy=policy, pacer=pacer, logger=logger)
 
 
 def window_for(day: date, overlap_minutes: float, task_range: TaskRange | None = None) -> Window:

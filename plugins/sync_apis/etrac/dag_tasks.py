@@ -25,7 +25,8 @@ from sync_apis.etrac.sync import (
     normalize_plates,
     plan_plates,
 )
-from sync_apis.http import HttpPolicy
+from sync_apis.http import HttpPolicy, TokenBucket
+from sync_apis.ratelimit import pacer_for
 from sync_apis.run_day import run_day
 from sync_apis.warehouse import RunInfo
 from sync_apis.warehouse_conn import warehouse_connection
@@ -37,7 +38,10 @@ def etrac_hook(requests_per_minute: float | None) -> EtracHook:
     from sync_apis.config import conn_id
 
     rpm = requests_per_minute if requests_per_minute and requests_per_minute > 0 else None
-    return EtracHook(conn_id("etrac_api"), policy=HttpPolicy(requests_per_minute=rpm), logger=log)
+    etrac_conn = conn_id("etrac_api")
+    # One budget for every worker when [sync_apis] rate_limit_redis_url is set; else per task.
+    pacer = pacer_for("etrac", conn_id=etrac_conn, fallback=TokenBucket(rpm) if rpm else None)
+    return EtracHook(etrac_conn, policy=HttpPolicy(), pacer=pacer, logger=log)
 
 
 def etrac_retention() -> retention.Retention:
