@@ -16,32 +16,9 @@ import pytest
 
 from sync_apis.auvo.parse import local_time
 from sync_apis.auvo.streams import STREAMS, Mode
+from tests.support.auvo_world import FAST, SNAPSHOT_KIND
 
 DAY = date(2025, 3, 10)
-# The sandbox world's whole history lies within +- 30 days of any test day: the narrower
-# taskDate range changes no result, only the request count (5 windows per query, not 58).
-FAST = {
-    "backoff_base_s": 0.05,
-    "max_attempts": 3,
-    "api_budget_per_minute": 4000,
-    "task_days_back": 30,
-    "task_days_ahead": 30,
-}
-SNAPSHOT_KIND = {  # our table -> the sandbox's kind
-    "users": "users",
-    "teams": "teams",
-    "task_types": "taskTypes",
-    "segments": "segments",
-    "keywords": "keywords",
-    "questionnaires": "questionnaires",
-    "customer_groups": "customerGroups",
-    "equipments": "equipments",
-    "equipment_categories": "equipmentCategories",
-    "products": "products",
-    "product_categories": "productCategories",
-    "services": "services",
-    "expense_types": "expenseTypes",
-}
 
 
 @pytest.fixture

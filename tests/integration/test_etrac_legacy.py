@@ -12,12 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.integration.test_etrac_daily import (  # noqa: F401  (etrac_env: a fixture)
-    DAY,
-    assert_matches_ground_truth,
-    etrac_env,
-    table_hashes,
-)
+from tests.support.etrac_world import DAY, assert_matches_ground_truth, table_hashes
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -166,7 +161,7 @@ def assert_adopted(conn: psycopg.Connection) -> None:
 
 def test_dag_adopts_a_legacy_database_and_then_loads_on_top(
     run_dag: Any,
-    etrac_env: Any,  # noqa: F811 - the fixture imported above
+    etrac_env: Any,
     etrac_sandbox: Any,
     warehouse_url: Any,
 ) -> None:

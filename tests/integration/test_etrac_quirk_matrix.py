@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from sandbox.core import RateBudget
-from tests.integration.test_etrac_daily import DAY, assert_matches_ground_truth, day_bounds, table_hashes
+from tests.support.etrac_world import DAY, assert_matches_ground_truth, day_bounds, table_hashes
 
 pytestmark = pytest.mark.timeout(300)
 

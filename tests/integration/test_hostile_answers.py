@@ -35,7 +35,7 @@ from sync_apis.etrac.hook import EtracHook
 from sync_apis.http import ApiError, HttpPolicy, UnexpectedAnswerError
 from sync_apis.sql_files import sql_files
 from sync_apis.warehouse import RunInfo, run_schema_files
-from tests.integration.test_etrac_daily import SP, assert_matches_ground_truth, warehouse_day
+from tests.support.etrac_world import SP, assert_matches_ground_truth, warehouse_day
 
 pytestmark = pytest.mark.timeout(300)
 
