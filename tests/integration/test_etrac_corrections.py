@@ -22,7 +22,7 @@ from tests.support.etrac_world import (
     day_bounds,
     table_hashes,
 )
-from tests.support.seams import EtracLoader
+from tests.support.seams import EtracLoader, run_etrac_day
 
 REPO = Path(__file__).resolve().parents[2]
 DAY = date(2025, 3, 11)
@@ -228,17 +228,15 @@ def test_an_existing_warehouse_gains_the_new_columns(warehouse_url: Any) -> None
 
 
 def test_etrac_daily_rerun_after_corrections_passes_its_checks(
-    run_dag: Any, etrac_sandbox: Any, warehouse_url: Any, connect_airflow: Any
+    etrac_sandbox: Any, warehouse_url: Any
 ) -> None:
-    """The whole DAG, as an operator re-runs a day the API has since corrected."""
-    connect_airflow(warehouse=warehouse_url, etrac=etrac_sandbox)
+    """Every task of the DAG (at the seam), as an operator re-runs a day the API has since corrected."""
     conf = {"requests_per_minute": 0, "chunk_size": 2}
-    assert run_dag("etrac_daily", DAY, conf=conf).state == "success"
+    run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, DAY, conf)
     first = truth_keys(etrac_sandbox.world, DAY)
     correct(etrac_sandbox, ratio=0.05)
     moved = first - truth_keys(etrac_sandbox.world, DAY)
-    dag_run = run_dag("etrac_daily", DAY, conf=conf)
-    assert dag_run.state == "success"  # the reconcile check task included
+    dag_run = run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, DAY, conf)  # the checks included
     with psycopg.connect(warehouse_url.url) as conn:
         assert_matches_ground_truth(conn, etrac_sandbox.world, [DAY])
         deleted = conn.execute(
