@@ -10,7 +10,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "plugins")]
 
+from tests.support.connections import connection_env  # noqa: E402
 from tests.support.pg import PgUrl, create_database, drop_database, server_url  # noqa: E402
+from tests.support.sandboxes import SANDBOX_NOW, small_auvo_config, small_etrac_config  # noqa: E402
 
 # --------------------------------------------------------------------------- Airflow environment
 
@@ -52,10 +54,6 @@ os.environ.update(AIRFLOW_ENV)
 os.environ.pop("AIRFLOW__CORE__DEFAULT_TIMEZONE", None)
 for _name in ("AIRFLOW_CONN_AUVO_API", "AIRFLOW_CONN_ETRAC_API", "AIRFLOW_CONN_SYNC_APIS_DB"):
     os.environ.pop(_name, None)  # a developer's real credentials must never reach a test
-
-SANDBOX_NOW = datetime.fromisoformat("2025-03-13T12:00:00-03:00")
-"""Tests pin the sandbox clock here, so days 2025-03-10..12 are complete history."""
-
 
 # --------------------------------------------------------------------------- PostgreSQL
 
@@ -119,34 +117,6 @@ def airflow_db(pg_server: PgUrl) -> Iterator[PgUrl]:
         # Close Airflow's sessions before the database goes, or its exit hook fails noisily.
         settings.dispose_orm()
         drop_database(pg_server, _META_DB)
-
-
-def sandbox_conn_json(base_url: str, root: str, login: str, password: str) -> str:
-    """The JSON form of an http connection (the URI form silently turns https into http).
-
-    HttpHook appends ``:port`` after ``host``, so scheme, port and path all go into ``host``.
-    """
-    import json
-
-    return json.dumps(
-        {"conn_type": "http", "host": f"{base_url}{root}", "login": login, "password": password}
-    )
-
-
-def connection_env(*, warehouse: PgUrl | None = None, auvo: Any = None, etrac: Any = None) -> dict[str, str]:
-    """``AIRFLOW_CONN_*`` pointing auvo_api / etrac_api / sync_apis_db at sandboxes and a warehouse."""
-    env: dict[str, str] = {}
-    if warehouse is not None:
-        env["AIRFLOW_CONN_SYNC_APIS_DB"] = warehouse.airflow_conn_json()
-    if auvo is not None:
-        env["AIRFLOW_CONN_AUVO_API"] = sandbox_conn_json(
-            auvo.base_url, "/v2", "sandbox-api-key", "sandbox-api-token"
-        )
-    if etrac is not None:
-        env["AIRFLOW_CONN_ETRAC_API"] = sandbox_conn_json(
-            etrac.base_url, "/monitoramento", "sandbox@example.com", "1234567890123"
-        )
-    return env
 
 
 @pytest.fixture
@@ -230,16 +200,6 @@ def auvo_sandbox() -> Iterator[Any]:
         yield server
     finally:
         server.stop()
-
-
-def small_etrac_config(config_cls: Any) -> Any:
-    """Five vehicles with a coarser fix cadence: a few thousand positions per day, seconds to load."""
-    return config_cls(seed=7, vehicles=5, drive_fix_interval_s=(90, 240))
-
-
-def small_auvo_config(config_cls: Any) -> Any:
-    """Two weeks of history with ~20 tasks a day and the default reference data."""
-    return config_cls(seed=7, history_days=14)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

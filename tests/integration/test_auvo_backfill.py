@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from sync_apis.auvo.parse import local_time
-from tests.conftest import sandbox_conn_json
 from tests.support.airflow_stack import AirflowStack
+from tests.support.connections import sandbox_conn_json
 from tests.support.pg import create_database, drop_database
 
 DAYS = [date(2025, 3, 10), date(2025, 3, 11), date(2025, 3, 12)]

@@ -1,4 +1,5 @@
-"""auvo_daily end to end: dag.test() against the Auvo sandbox and a real PostgreSQL.
+"""auvo_daily end to end against the Auvo sandbox and a real PostgreSQL: the DAG's tasks at the
+library seam (tests/support/seams.py), and dag.test() where Airflow's verdict is what is tested.
 
 The sandbox clock is pinned at SANDBOX_NOW (2025-03-13 12:00 local), so 2025-03-10..12 are
 complete history and the world does not move unless a test mutates it.
@@ -16,39 +17,22 @@ import pytest
 
 from sync_apis.auvo.parse import local_time
 from sync_apis.auvo.streams import STREAMS, Mode
+from tests.support.auvo_world import FAST, SNAPSHOT_KIND
+from tests.support.seams import run_auvo_day
 
 DAY = date(2025, 3, 10)
-# The sandbox world's whole history lies within +- 30 days of any test day: the narrower
-# taskDate range changes no result, only the request count (5 windows per query, not 58).
-FAST = {
-    "backoff_base_s": 0.05,
-    "max_attempts": 3,
-    "api_budget_per_minute": 4000,
-    "task_days_back": 30,
-    "task_days_ahead": 30,
-}
-SNAPSHOT_KIND = {  # our table -> the sandbox's kind
-    "users": "users",
-    "teams": "teams",
-    "task_types": "taskTypes",
-    "segments": "segments",
-    "keywords": "keywords",
-    "questionnaires": "questionnaires",
-    "customer_groups": "customerGroups",
-    "equipments": "equipments",
-    "equipment_categories": "equipmentCategories",
-    "products": "products",
-    "product_categories": "productCategories",
-    "services": "services",
-    "expense_types": "expenseTypes",
-}
 
 
 @pytest.fixture
-def env(airflow_db, auvo_sandbox, warehouse_url, connect_airflow, run_dag):
+def env(auvo_sandbox, warehouse_url, connect_airflow, run_dag):
+    """``run``: the DAG's tasks at the library seam (tests/support/seams.py); ``run_dag``: the
+    whole DAG with ``dag.test()``, for what Airflow decides (task states, the checks' verdicts)."""
     connect_airflow(warehouse=warehouse_url, auvo=auvo_sandbox)
 
-    def run(day: date, expect_success: bool = True, **conf: Any) -> dict[str, str]:
+    def run(day: date, **conf: Any) -> Any:
+        return run_auvo_day(auvo_sandbox.base_url, warehouse_url.url, day, {**FAST, **conf})
+
+    def run_in_airflow(day: date, expect_success: bool = True, **conf: Any) -> dict[str, str]:
         dr = run_dag("auvo_daily", day, {**FAST, **conf})
         states = {ti.task_id: str(ti.state) for ti in dr.get_task_instances() if ti.task_id != "sync_stream"}
         states |= {
@@ -71,6 +55,7 @@ def env(airflow_db, auvo_sandbox, warehouse_url, connect_airflow, run_dag):
                 return conn.execute(statement, params).fetchall()
 
     Env.run = staticmethod(run)  # type: ignore[attr-defined]
+    Env.run_dag = staticmethod(run_in_airflow)  # type: ignore[attr-defined]
     return Env
 
 
@@ -112,7 +97,7 @@ def _start(day: date) -> datetime:
 
 
 def test_a_day_loads_exactly_that_days_tasks(env):
-    env.run(DAY)
+    env.run_dag(DAY)
     truth = {t["taskID"]: t for t in env.world.tasks_for_day(DAY)}
     assert truth, "the sandbox world has tasks on the day"
     assert live_tasks_on(env, DAY) == truth
@@ -288,10 +273,10 @@ def test_the_orphan_check_can_fail(env):
             "description": "órfã",
         },
     )
-    states = env.run(DAY, expect_success=False, max_orphan_ratio=0)
+    states = env.run_dag(DAY, expect_success=False, max_orphan_ratio=0)
     assert states["check_orphans"].endswith("failed")
     assert states["check_keys"].endswith("success") and states["check_day_totals"].endswith("success")
-    second = env.run(DAY, expect_success=False, max_orphan_ratio=1.0)
+    second = env.run_dag(DAY, expect_success=False, max_orphan_ratio=1.0)
     assert second["check_orphans"].endswith("success"), second  # the default only reports
 
 

@@ -1,7 +1,8 @@
 """auvo_daily against every alternative behaviour of the Auvo sandbox (auvo-api.md §8.5, §9).
 
 Each case flips one "Assumed"/uncertain switch of the fake API (or injects a fault), runs the
-real DAG for one day with ``dag.test()`` over loopback into a real PostgreSQL, then compares the
+DAG's tasks for one day at the library seam (``tests/support/seams.py``: the stream loads and
+the DAG's SQL checks) over loopback into a real PostgreSQL, then compares the
 warehouse with the sandbox's ground truth, in the variant the switch makes the API serve. A case
 also proves its switch really bit (a 401, a 429, a second page, a repeated page ...), so a
 sandbox that silently ignored the switch would fail the test rather than pass it.
@@ -13,7 +14,7 @@ pages: page 2+ is where sort order, prevPage links and repeated pages matter.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -31,8 +32,9 @@ from sync_apis.auvo.task_range import (
     TaskRange,
     taskdate_filter,
 )
-from tests.conftest import SANDBOX_NOW
-from tests.integration.test_auvo_daily import FAST, SNAPSHOT_KIND
+from tests.support.auvo_world import FAST, SNAPSHOT_KIND
+from tests.support.sandboxes import SANDBOX_NOW
+from tests.support.seams import run_auvo_day
 
 DAY = date(2025, 3, 10)
 # FAST narrows the taskDate range to +- 30 days (the world's whole history); the window cases
@@ -66,33 +68,29 @@ def sandbox() -> Iterator[Any]:
 
 
 class Env:
-    """The sandbox, the warehouse and the DAG runner of one test."""
+    """The sandbox and the warehouse of one test."""
 
-    def __init__(self, sandbox: Any, url: str, run_dag: Callable[..., Any]) -> None:
+    def __init__(self, sandbox: Any, url: str) -> None:
         self.sandbox = sandbox
         self.world = sandbox.world
         self.url = url
-        self._run_dag = run_dag
 
     def q(self, statement: str, *params: Any) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.url) as conn:
             return conn.execute(statement, params).fetchall()
 
     def run(self, day: date, **conf: Any) -> Any:
-        dr = self._run_dag("auvo_daily", day, {**FAST, **conf})
-        states = {f"{ti.task_id}[{ti.map_index}]": str(ti.state) for ti in dr.get_task_instances()}
-        failed = {k: v for k, v in states.items() if not v.endswith("success")}
-        assert str(dr.state) in ("success", "DagRunState.SUCCESS"), failed
-        return dr
+        """auvo_daily's tasks for ``day`` at the library seam; raises if a stream or check fails."""
+        return run_auvo_day(self.sandbox.base_url, self.url, day, {**FAST, **conf})
 
     def statuses(self, fragment: str) -> list[int]:
         return [e.status for e in self.sandbox.requests_to(fragment)]
 
 
 @pytest.fixture
-def env(airflow_db, sandbox, warehouse_url, connect_airflow, run_dag) -> Env:
-    connect_airflow(warehouse=warehouse_url, auvo=sandbox)
-    return Env(sandbox, warehouse_url.url, run_dag)
+def env(sandbox, warehouse_url, connect_airflow) -> Env:
+    connect_airflow(auvo=sandbox)  # the hook check_the_whole_range_in_one_window_times_out builds
+    return Env(sandbox, warehouse_url.url)
 
 
 # --------------------------------------------------------------------------- ground truth

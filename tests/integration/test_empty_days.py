@@ -32,8 +32,9 @@ from sync_apis.etrac.hook import EtracHook
 from sync_apis.http import HttpPolicy
 from sync_apis.sql_files import sql_files
 from sync_apis.warehouse import RunInfo, run_schema_files
-from tests.conftest import SANDBOX_NOW, load_dagbag
+from tests.conftest import load_dagbag
 from tests.support.http_receiver import HttpReceiver
+from tests.support.sandboxes import SANDBOX_NOW
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from tests.integration.test_etrac_daily import assert_matches_ground_truth, etrac_env  # noqa: F401
 from tests.support.airflow_stack import AirflowStack
+from tests.support.etrac_world import assert_matches_ground_truth
 
 SP = ZoneInfo("America/Sao_Paulo")
 DAYS = [date(2025, 3, 10), date(2025, 3, 11), date(2025, 3, 12)]
@@ -25,7 +25,7 @@ DAYS = [date(2025, 3, 10), date(2025, 3, 11), date(2025, 3, 12)]
 @pytest.mark.timeout(600)
 def test_backfill_loads_each_day_once(
     pg_server: Any,
-    etrac_env: dict[str, str],  # noqa: F811 - the fixture imported above
+    etrac_env: dict[str, str],
     etrac_sandbox: Any,
     warehouse_url: Any,
 ) -> None:

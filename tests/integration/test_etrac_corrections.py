@@ -7,9 +7,6 @@ ground truth the warehouse must equal after the re-run.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,13 +15,14 @@ import psycopg
 import pytest
 import requests
 
-from tests.integration.test_etrac_daily import (
+from tests.support.checks import render_check
+from tests.support.etrac_world import (
     apply_schema,
     assert_matches_ground_truth,
     day_bounds,
     table_hashes,
 )
-from tests.support.checks import render_check
+from tests.support.seams import EtracLoader, run_etrac_day
 
 REPO = Path(__file__).resolve().parents[2]
 DAY = date(2025, 3, 11)
@@ -35,77 +33,6 @@ pytestmark = pytest.mark.timeout(300)
 
 
 # --------------------------------------------------------------------------- driving the loads
-
-
-@dataclass
-class Loader:
-    """Runs etrac_daily's load functions against the sandbox, each with its own run id."""
-
-    url: str
-    sandbox: Any
-    runs: int = 0
-
-    def _run(self, stream: str, task_id: str, day: date | None) -> Any:
-        from sync_apis.warehouse import RunInfo
-
-        return RunInfo(source="e_track", stream=stream, day=day, run_id=f"run-{self.runs}",
-                       dag_id="etrac_daily", task_id=task_id)  # fmt: skip
-
-    def _hook(self) -> Any:
-        from sync_apis.etrac.hook import EtracHook
-        from sync_apis.http import HttpPolicy
-
-        policy = HttpPolicy(max_attempts=2, backoff_base=0.01, backoff_max=0.05)
-        return EtracHook(policy=policy, logger=logging.getLogger("tests.etrac"))
-
-    def call(self, fn: Callable[..., str], *args: Any) -> str:
-        hook = self._hook()
-        try:
-            with psycopg.connect(self.url) as conn:
-                return fn(conn, hook, *args)
-        finally:
-            hook.close()
-
-    def latest(self, day: date = TODAY) -> str:
-        from sync_apis.etrac.sync import load_latest
-
-        self.runs += 1
-        return self.call(load_latest, self._run("latest", "latest", day))
-
-    def history(self, day: date, plates: list[str] | None = None) -> str:
-        from sync_apis.etrac.sync import load_history
-
-        self.runs += 1
-        positions, trips = self._run("positions", "history", day), self._run("trips", "history", day)
-        return self.call(load_history, positions, trips, day, plates or self.sandbox.world.plates())
-
-    def routes(self, day: date) -> str:
-        from sync_apis.etrac.sync import load_routes
-
-        self.runs += 1
-        with psycopg.connect(self.url) as conn:
-            return load_routes(conn, self._run("routes", "routes", day), day)
-
-    def day(self, day: date) -> None:
-        self.history(day)
-        self.routes(day)
-
-    def sync_runs(self) -> dict[str, tuple[Any, ...]]:
-        """The last run's sync_runs rows by stream: (status, inserted, updated, deleted, error)."""
-        with psycopg.connect(self.url) as conn:
-            rows = conn.execute(
-                "SELECT stream, status, rows_inserted, rows_updated, rows_deleted, error "
-                "FROM sync_meta.sync_runs WHERE run_id = %s",
-                (f"run-{self.runs}",),
-            ).fetchall()
-        return {r[0]: r[1:] for r in rows}
-
-
-@pytest.fixture
-def loader(etrac_sandbox: Any, warehouse_url: Any, connect_airflow: Any) -> Loader:
-    connect_airflow(warehouse=warehouse_url, etrac=etrac_sandbox)
-    apply_schema(warehouse_url.url)
-    return Loader(warehouse_url.url, etrac_sandbox)
 
 
 def correct(sandbox: Any, **body: Any) -> None:
@@ -149,7 +76,7 @@ def warehouse_keys(url: str, day: date) -> dict[tuple[Any, ...], str]:
 # --------------------------------------------------------------------------- tests
 
 
-def test_corrected_fixes_and_trips_leave_no_stale_twin(loader: Loader, etrac_sandbox: Any) -> None:
+def test_corrected_fixes_and_trips_leave_no_stale_twin(loader: EtracLoader, etrac_sandbox: Any) -> None:
     world = etrac_sandbox.world
     loader.day(NEIGHBOUR)
     loader.day(DAY)
@@ -180,7 +107,7 @@ def test_corrected_fixes_and_trips_leave_no_stale_twin(loader: Loader, etrac_san
     assert reconcile(loader.url, DAY) == (True, True)
 
 
-def test_a_failing_rerun_removes_nothing(loader: Loader, etrac_sandbox: Any) -> None:
+def test_a_failing_rerun_removes_nothing(loader: EtracLoader, etrac_sandbox: Any) -> None:
     world = etrac_sandbox.world
     loader.day(DAY)
     with psycopg.connect(loader.url) as conn:
@@ -204,7 +131,7 @@ def test_a_failing_rerun_removes_nothing(loader: Loader, etrac_sandbox: Any) -> 
 
 
 def test_a_failed_chunk_leaves_a_failed_row_for_positions_and_trips(
-    loader: Loader, etrac_sandbox: Any
+    loader: EtracLoader, etrac_sandbox: Any
 ) -> None:
     etrac_sandbox.faults.arm("status", status=503, path="resumoviagens", times=None)
     with pytest.raises(Exception, match="503"):
@@ -220,7 +147,7 @@ def test_a_failed_chunk_leaves_a_failed_row_for_positions_and_trips(
 
 
 def test_latest_only_fixes_survive_and_history_confirmed_ones_do_not(
-    loader: Loader, etrac_sandbox: Any
+    loader: EtracLoader, etrac_sandbox: Any
 ) -> None:
     world = etrac_sandbox.world
     # /ultimas-posicoes reports each vehicle's last fix today, as first sent ...
@@ -263,7 +190,7 @@ def test_latest_only_fixes_survive_and_history_confirmed_ones_do_not(
         assert_matches_ground_truth(conn, world, [TODAY])
 
 
-def test_an_answer_without_fixes_removes_nothing(loader: Loader, etrac_sandbox: Any) -> None:
+def test_an_answer_without_fixes_removes_nothing(loader: EtracLoader, etrac_sandbox: Any) -> None:
     """Days past the API's retention answer empty: that is no evidence the fixes were wrong."""
     loader.day(DAY)
     with psycopg.connect(loader.url) as conn:
@@ -301,17 +228,15 @@ def test_an_existing_warehouse_gains_the_new_columns(warehouse_url: Any) -> None
 
 
 def test_etrac_daily_rerun_after_corrections_passes_its_checks(
-    run_dag: Any, etrac_sandbox: Any, warehouse_url: Any, connect_airflow: Any
+    etrac_sandbox: Any, warehouse_url: Any
 ) -> None:
-    """The whole DAG, as an operator re-runs a day the API has since corrected."""
-    connect_airflow(warehouse=warehouse_url, etrac=etrac_sandbox)
+    """Every task of the DAG (at the seam), as an operator re-runs a day the API has since corrected."""
     conf = {"requests_per_minute": 0, "chunk_size": 2}
-    assert run_dag("etrac_daily", DAY, conf=conf).state == "success"
+    run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, DAY, conf)
     first = truth_keys(etrac_sandbox.world, DAY)
     correct(etrac_sandbox, ratio=0.05)
     moved = first - truth_keys(etrac_sandbox.world, DAY)
-    dag_run = run_dag("etrac_daily", DAY, conf=conf)
-    assert dag_run.state == "success"  # the reconcile check task included
+    dag_run = run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, DAY, conf)  # the checks included
     with psycopg.connect(warehouse_url.url) as conn:
         assert_matches_ground_truth(conn, etrac_sandbox.world, [DAY])
         deleted = conn.execute(

@@ -1,4 +1,6 @@
-"""etrac_daily end to end: real Airflow (dag.test), the e-Track sandbox, a real PostgreSQL.
+"""etrac_daily end to end against the e-Track sandbox and a real PostgreSQL: the DAG's tasks at the
+library seam (tests/support/seams.py); real Airflow for the whole DAG on a day (dag.test) and
+for the operator's command (``airflow dags test``).
 
 The sandbox clock is pinned at 2025-03-13 12:00 local (conftest.SANDBOX_NOW), so 2025-03-10..12
 are complete days; its world is the ground truth the warehouse is compared with.
@@ -12,102 +14,29 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 
 from tests.support.checks import render_check
+from tests.support.etrac_world import (
+    DAY,
+    apply_schema,
+    assert_matches_ground_truth,
+    day_bounds,
+    table_hashes,
+)
+from tests.support.seams import run_etrac_day
 
 REPO = Path(__file__).resolve().parents[2]
-SP = ZoneInfo("America/Sao_Paulo")
-DAY = date(2025, 3, 10)
-E_TRACK_TABLES = ("terminals", "positions", "trips", "routes", "history_counts")
 
 pytestmark = pytest.mark.timeout(300)
 
 
 # --------------------------------------------------------------------------- helpers (shared)
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=SP)
-    return start, start + timedelta(days=1)
-
-
-def table_hashes(conn: psycopg.Connection, *, with_synced_at: bool = True) -> dict[str, tuple[int, str]]:
-    """(row count, md5 of every row's text, sorted) per e_track table: equal hashes = equal tables."""
-    out = {}
-    for table in E_TRACK_TABLES:
-        row_expr = "t::text" if with_synced_at else "(to_jsonb(t) - 'synced_at')::text"
-        count, digest = conn.execute(
-            f"SELECT count(*), md5(coalesce(string_agg({row_expr}, '|' ORDER BY {row_expr}), '')) "
-            f"FROM e_track.{table} t"
-        ).fetchone()
-        out[table] = (count, digest)
-    return out
-
-
-def warehouse_day(conn: psycopg.Connection, plate: str, day: date) -> list[dict[str, Any]]:
-    start, end = day_bounds(day)
-    cur = conn.execute(
-        "SELECT placa, data_transmissao, latitude, longitude, velocidade, ignicao, odometro "
-        "FROM e_track.positions WHERE placa = %s AND data_transmissao >= %s AND data_transmissao < %s",
-        (plate, start, end),
-    )
-    names = [c.name for c in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-def assert_matches_ground_truth(conn: psycopg.Connection, world: Any, days: list[date]) -> None:
-    """Row counts and a checksum per plate-day for positions; trips per plate-day; routes."""
-    from sandbox.etrac import checksum_positions
-
-    for day in days:
-        start, end = day_bounds(day)
-        for plate in world.plates():
-            rows = warehouse_day(conn, plate, day)
-            truth = world.day_summary(plate, day)
-            assert (plate, day, len(rows)) == (plate, day, truth.positions)
-            assert checksum_positions(rows) == truth.checksum, f"positions of {plate} on {day} differ"
-
-            trips = conn.execute(
-                "SELECT data_inicio_conducao, data_fim_conducao, distancia_conducao FROM e_track.trips "
-                "WHERE placa = %s AND data_inicio_conducao >= %s AND data_inicio_conducao < %s "
-                "ORDER BY data_inicio_conducao",
-                (plate, start, end),
-            ).fetchall()
-            expected = [
-                (t["data_inicio_conducao"], t["data_fim_conducao"], t["distancia_conducao"])
-                for t in world.trips(plate, day)
-            ]
-            assert trips == expected, f"trips of {plate} on {day} differ"
-
-            route = conn.execute(
-                "SELECT point_count, start_ts, end_ts, jsonb_array_length(points) FROM e_track.routes "
-                "WHERE placa = %s AND rota_date = %s",
-                (plate, day),
-            ).fetchone()
-            if truth.positions:
-                assert route == (truth.positions, truth.first, truth.last, truth.positions)
-            else:
-                assert route is None
-
-
-@pytest.fixture
-def etrac_env(etrac_sandbox: Any, warehouse_url: Any, connect_airflow: Any) -> dict[str, str]:
-    return connect_airflow(warehouse=warehouse_url, etrac=etrac_sandbox)
-
-
-def apply_schema(url: str) -> None:
-    from sync_apis.sql_files import sql_files
-    from sync_apis.warehouse import run_schema_files
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        run_schema_files(conn, sql_files("sync_meta") + sql_files("e_track"))
 
 
 # --------------------------------------------------------------------------- tests
@@ -169,17 +98,14 @@ def test_dag_test_loads_exactly_the_local_day(
         assert watermark == day_bounds(DAY)[1]
 
 
-def test_running_a_day_twice_changes_nothing(
-    run_dag: Any, etrac_env: Any, etrac_sandbox: Any, warehouse_url: Any
-) -> None:
+def test_running_a_day_twice_changes_nothing(etrac_env: Any, etrac_sandbox: Any, warehouse_url: Any) -> None:
     conf = {"chunk_size": 3, "requests_per_minute": 0}
-    assert run_dag("etrac_daily", DAY, conf=conf).state == "success"
+    run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, DAY, conf)
     with psycopg.connect(warehouse_url.url) as conn:
         first = table_hashes(conn)
     # A different run id, the same day: every row, synced_at included, must be untouched.
-    from airflow.sdk import DAG  # noqa: F401  (airflow already configured by conftest)
 
-    assert run_dag("etrac_daily", DAY, conf={**conf, "chunk_size": 2}).state == "success"
+    run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, DAY, {**conf, "chunk_size": 2})
     with psycopg.connect(warehouse_url.url) as conn:
         assert table_hashes(conn) == first
         second_runs = conn.execute(
@@ -192,11 +118,11 @@ def test_running_a_day_twice_changes_nothing(
 
 
 def test_trips_do_not_duplicate_and_formats_do_not_matter(
-    run_dag: Any, etrac_env: Any, etrac_sandbox: Any, warehouse_url: Any
+    etrac_env: Any, etrac_sandbox: Any, warehouse_url: Any
 ) -> None:
     """The old collector duplicated trips on every re-run; here a re-run in another output
     format (ISO dates, units in numbers, history without placa, descending) is a no-op."""
-    assert run_dag("etrac_daily", DAY, conf={"requests_per_minute": 0}).state == "success"
+    run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, DAY, {"requests_per_minute": 0})
     with psycopg.connect(warehouse_url.url) as conn:
         before = table_hashes(conn, with_synced_at=False)
     cfg = etrac_sandbox.config
@@ -207,7 +133,7 @@ def test_trips_do_not_duplicate_and_formats_do_not_matter(
         "desc",
     )
     cfg.trips_key = "conducoes"
-    assert run_dag("etrac_daily", DAY, conf={"requests_per_minute": 0}).state == "success"
+    run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, DAY, {"requests_per_minute": 0})
     with psycopg.connect(warehouse_url.url) as conn:
         after = table_hashes(conn, with_synced_at=False)
         # raw/extra keep what the API sent, so only those columns may differ; the typed data may not.
@@ -217,14 +143,11 @@ def test_trips_do_not_duplicate_and_formats_do_not_matter(
         assert_matches_ground_truth(conn, etrac_sandbox.world, [DAY])
 
 
-def test_plates_param_limits_the_load(
-    run_dag: Any, etrac_env: Any, etrac_sandbox: Any, warehouse_url: Any
-) -> None:
+def test_plates_param_limits_the_load(etrac_env: Any, etrac_sandbox: Any, warehouse_url: Any) -> None:
     plate = etrac_sandbox.world.plates()[1]
     hyphenated = f"{plate[:3].lower()}-{plate[3:]}"
-    assert (
-        run_dag("etrac_daily", DAY, conf={"plates": [hyphenated], "requests_per_minute": 0}).state
-        == "success"
+    run_etrac_day(
+        etrac_sandbox.base_url, warehouse_url.url, DAY, {"plates": [hyphenated], "requests_per_minute": 0}
     )
     with psycopg.connect(warehouse_url.url) as conn:
         plates = conn.execute("SELECT DISTINCT placa FROM e_track.history_counts").fetchall()
@@ -236,11 +159,11 @@ def test_plates_param_limits_the_load(
 
 
 def test_checks_catch_a_warehouse_that_disagrees_with_the_api(
-    run_dag: Any, etrac_env: Any, etrac_sandbox: Any, warehouse_url: Any
+    etrac_env: Any, etrac_sandbox: Any, warehouse_url: Any
 ) -> None:
     from sync_apis.etrac.checks import CHECK_FILES
 
-    assert run_dag("etrac_daily", DAY, conf={"requests_per_minute": 0}).state == "success"
+    run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, DAY, {"requests_per_minute": 0})
     rendered = {Path(p).stem: render_check(p, DAY) for p in CHECK_FILES.values()}
 
     def results(conn: psycopg.Connection) -> dict[str, tuple[Any, ...]]:
@@ -289,7 +212,7 @@ KILL_SCRIPT = textwrap.dedent(
 
 
 def test_killed_mid_load_leaves_nothing_and_a_rerun_converges(
-    run_dag: Any, etrac_env: dict[str, str], etrac_sandbox: Any, warehouse_url: Any
+    etrac_env: dict[str, str], etrac_sandbox: Any, warehouse_url: Any
 ) -> None:
     world = etrac_sandbox.world
     apply_schema(warehouse_url.url)
@@ -329,17 +252,17 @@ def test_killed_mid_load_leaves_nothing_and_a_rerun_converges(
         )
 
     etrac_sandbox.faults.clear()
-    assert run_dag("etrac_daily", DAY, conf={"requests_per_minute": 0}).state == "success"
+    run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, DAY, {"requests_per_minute": 0})
     with psycopg.connect(warehouse_url.url) as conn:
         assert_matches_ground_truth(conn, world, [DAY])
         converged = table_hashes(conn, with_synced_at=False)
-    assert run_dag("etrac_daily", DAY, conf={"requests_per_minute": 0}).state == "success"
+    run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, DAY, {"requests_per_minute": 0})
     with psycopg.connect(warehouse_url.url) as conn:
         assert table_hashes(conn, with_synced_at=False) == converged
 
 
 def test_rejected_records_are_kept_with_a_reason(
-    run_dag: Any, etrac_env: Any, etrac_sandbox: Any, warehouse_url: Any, monkeypatch: pytest.MonkeyPatch
+    etrac_env: Any, etrac_sandbox: Any, warehouse_url: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """received = loaded + rejected: a record without coordinates goes to rejected_records."""
     import sandbox.etrac.server as server_module
@@ -359,7 +282,7 @@ def test_rejected_records_are_kept_with_a_reason(
 
     monkeypatch.setattr(server_module, "position_record", broken)
     # The bad record is rejected, not loaded: the reconcile check (loaded == distinct valid) passes.
-    assert run_dag("etrac_daily", DAY, conf={"requests_per_minute": 0}).state == "success"
+    run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, DAY, {"requests_per_minute": 0})
     with psycopg.connect(warehouse_url.url) as conn:
         reason, raw = conn.execute(
             "SELECT reason, raw FROM sync_meta.rejected_records WHERE source = 'e_track'"
@@ -447,17 +370,17 @@ def test_airflow_dags_test_cli_loads_exactly_the_local_day(
 
 
 def test_a_day_holding_the_latest_fixes_is_idempotent_in_strict_doc_mode(
-    run_dag: Any, etrac_env: Any, etrac_sandbox: Any, warehouse_url: Any
+    etrac_env: Any, etrac_sandbox: Any, warehouse_url: Any
 ) -> None:
     """Today (clock 2025-03-13 12:00) holds each vehicle's latest fix, seen by /ultimas-posicoes
     with data_gravacao/equipamento_serial and by the strict-doc history without them: the two
     must not overwrite each other back and forth."""
     today = date(2025, 3, 13)
     etrac_sandbox.config.history_fields = "strict_doc"
-    assert run_dag("etrac_daily", today, conf={"requests_per_minute": 0}).state == "success"
+    run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, today, {"requests_per_minute": 0})
     with psycopg.connect(warehouse_url.url) as conn:
         first = table_hashes(conn)
         assert_matches_ground_truth(conn, etrac_sandbox.world, [today])
-    assert run_dag("etrac_daily", today, conf={"requests_per_minute": 0}).state == "success"
+    run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, today, {"requests_per_minute": 0})
     with psycopg.connect(warehouse_url.url) as conn:
         assert table_hashes(conn) == first

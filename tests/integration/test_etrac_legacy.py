@@ -12,12 +12,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.integration.test_etrac_daily import (  # noqa: F401  (etrac_env: a fixture)
-    DAY,
-    assert_matches_ground_truth,
-    etrac_env,
-    table_hashes,
-)
+from tests.support.etrac_world import DAY, assert_matches_ground_truth, table_hashes
+from tests.support.seams import run_etrac_day
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -166,7 +162,7 @@ def assert_adopted(conn: psycopg.Connection) -> None:
 
 def test_dag_adopts_a_legacy_database_and_then_loads_on_top(
     run_dag: Any,
-    etrac_env: Any,  # noqa: F811 - the fixture imported above
+    etrac_env: Any,
     etrac_sandbox: Any,
     warehouse_url: Any,
 ) -> None:
@@ -182,8 +178,9 @@ def test_dag_adopts_a_legacy_database_and_then_loads_on_top(
         ).fetchall()
         assert sorted(counts) == [("ABC1D23", 0), ("XYZ9876", 0)]
         before = table_hashes(conn)
-    # The schema tasks are idempotent: a second run adopts nothing again and changes nothing.
-    assert run_dag("etrac_daily", DAY, conf={"requests_per_minute": 0}).state == "success"
+    # The schema tasks are idempotent: a second run (its tasks at the seam) adopts nothing again
+    # and changes nothing.
+    run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, DAY, {"requests_per_minute": 0})
     with psycopg.connect(warehouse_url.url) as conn:
         assert table_hashes(conn) == before
         assert conn.execute("SELECT count(*) FROM e_track_legacy.adoptions").fetchone()[0] == 4

@@ -15,9 +15,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import SANDBOX_NOW, small_etrac_config
-from tests.integration.test_etrac_corrections import Loader, loader  # noqa: F401
-from tests.integration.test_etrac_daily import apply_schema, day_bounds
+from tests.support.etrac_world import apply_schema, day_bounds
+from tests.support.sandboxes import SANDBOX_NOW, small_etrac_config
+from tests.support.seams import EtracLoader
 
 WORKING_DAYS = [date(2025, 3, 7), date(2025, 3, 8), date(2025, 3, 9), date(2025, 3, 10)]  # Fri..Mon
 
@@ -93,7 +93,7 @@ def assert_route(conn: psycopg.Connection, world: Any, plate: str, day: date) ->
 
 
 def test_routes_equal_a_haversine_over_the_positions(
-    loader: Loader,  # noqa: F811 - the fixture imported above
+    loader: EtracLoader,
     etrac_sandbox: Any,
 ) -> None:
     world = etrac_sandbox.world
@@ -146,7 +146,7 @@ def _first_two(world: Any, plate: str, day: date) -> list[datetime]:
 def test_a_single_fix_day_is_zero_km(one_fix_sandbox: Any, warehouse_url: Any, connect_airflow: Any) -> None:
     connect_airflow(warehouse=warehouse_url, etrac=one_fix_sandbox)
     apply_schema(warehouse_url.url)
-    day_loader = Loader(warehouse_url.url, one_fix_sandbox)
+    day_loader = EtracLoader(warehouse_url.url, one_fix_sandbox)
     world = one_fix_sandbox.world
     day = SANDBOX_NOW.date()
     day_loader.latest(day)

@@ -13,8 +13,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import SANDBOX_NOW
-from tests.integration.test_etrac_corrections import Loader, loader  # noqa: F401
+from tests.support.sandboxes import SANDBOX_NOW
+from tests.support.seams import EtracLoader
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -36,7 +36,7 @@ def truth(world: Any, at: Any) -> dict[str, tuple[Any, ...]]:
 
 
 def test_an_older_latest_answer_never_replaces_a_newer_last_fix(
-    loader: Loader,  # noqa: F811 - the fixture imported above
+    loader: EtracLoader,
     etrac_sandbox: Any,
 ) -> None:
     world = etrac_sandbox.world

@@ -26,8 +26,8 @@ import pytest
 import requests
 import yaml
 
-from tests.conftest import connection_env
 from tests.support.airflow_stack import AIRFLOW, AirflowStack
+from tests.support.connections import connection_env
 from tests.support.pg import PgUrl, create_database, drop_database
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,7 +13,8 @@ Two kinds of hostility (issue 7, point 5), each armed as a sandbox fault (``sand
   original kept (``raw`` / ``extra``); ``rows_received = rows_inserted + rows_rejected``.
 
 The load functions are called directly (one transaction each, as the DAG's tasks do); one case
-runs the whole ``etrac_daily`` with ``dag.test()`` to show the watermark and the run's state.
+runs all of ``etrac_daily``'s tasks at the seam (``tests/support/seams.py``) to show the
+watermark and that the day fails, then heals.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from sync_apis.etrac.hook import EtracHook
 from sync_apis.http import ApiError, HttpPolicy, UnexpectedAnswerError
 from sync_apis.sql_files import sql_files
 from sync_apis.warehouse import RunInfo, run_schema_files
-from tests.integration.test_etrac_daily import SP, assert_matches_ground_truth, warehouse_day
+from tests.support.etrac_world import SP, assert_matches_ground_truth, warehouse_day
+from tests.support.seams import run_etrac_day
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -452,13 +454,14 @@ def test_etrac_unreadable_descriptive_values_load_null_with_the_original_in_extr
 
 
 def test_etrac_daily_with_a_bare_list_history_fails_and_claims_nothing_then_heals(
-    run_dag: Any, etrac_sandbox: Any, warehouse_url: Any, connect_airflow: Any
+    etrac_sandbox: Any, warehouse_url: Any
 ) -> None:
-    """The whole DAG: no success for the day's positions, no history_counts, no watermark."""
-    connect_airflow(warehouse=warehouse_url, etrac=etrac_sandbox)
+    """etrac_daily's tasks (at the seam): no success for the day's positions, no history_counts,
+    no watermark; the history task fails and routes, downstream of it, does not run."""
     etrac_sandbox.faults.arm("wrong_shape", shape="bare_list", times=None, path="ultimasposicoesterminal")
     conf = {"requests_per_minute": 0, "chunk_size": 10}
-    assert run_dag("etrac_daily", DAY, conf=conf).state == "failed"
+    with pytest.raises(UnexpectedAnswerError):
+        run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, DAY, conf)
     with psycopg.connect(warehouse_url.url) as conn:
         assert q(conn, "SELECT count(*) FROM e_track.history_counts") == [(0,)]
         assert q(conn, "SELECT count(*) FROM e_track.routes") == [(0,)]
@@ -478,7 +481,7 @@ def test_etrac_daily_with_a_bare_list_history_fails_and_claims_nothing_then_heal
         assert "connection 'etrac_api'" in error and "HTTP 200" in error and "a JSON list instead" in error
 
     etrac_sandbox.faults.clear()
-    assert run_dag("etrac_daily", DAY, conf=conf).state == "success"
+    run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, DAY, conf)  # the checks included
     with psycopg.connect(warehouse_url.url) as conn:
         assert_matches_ground_truth(conn, etrac_sandbox.world, [DAY])
         watermark = q(

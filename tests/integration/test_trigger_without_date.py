@@ -18,9 +18,10 @@ import pytest
 import requests
 
 from sync_apis.localday import day_bounds
-from tests.conftest import connection_env, small_auvo_config, small_etrac_config
-from tests.integration.test_etrac_daily import assert_matches_ground_truth
 from tests.support.airflow_stack import AirflowStack
+from tests.support.connections import connection_env
+from tests.support.etrac_world import assert_matches_ground_truth
+from tests.support.sandboxes import small_auvo_config, small_etrac_config
 
 SP = ZoneInfo("America/Sao_Paulo")
 

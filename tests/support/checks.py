@@ -14,12 +14,23 @@ def render_check(path: str, day: date, run_id: str = "") -> tuple[str, dict[str,
     ``day``'s local midnight: ``conn.execute(*render_check(path, day))``."""
     import jinja2
 
-    from sync_apis.dag_defaults import MACROS, RUN_DAY_PARAMETERS
+    from sync_apis.dag_defaults import MACROS
     from sync_apis.localday import local_midnight
 
     env = jinja2.Environment(  # noqa: S701 - renders SQL, not HTML
         loader=jinja2.FileSystemLoader(REPO / "include" / "sql"), undefined=jinja2.StrictUndefined
     )
     context: dict[str, Any] = {**MACROS, "data_interval_start": local_midnight(day), "run_id": run_id}
-    parameters = {name: env.from_string(value).render(context) for name, value in RUN_DAY_PARAMETERS.items()}
-    return env.get_template(path).render(context), parameters
+    return env.get_template(path).render(context), day_parameters(day, run_id)
+
+
+def day_parameters(day: date, run_id: str = "") -> dict[str, Any]:
+    """``RUN_DAY_PARAMETERS`` as a run of ``day`` renders them (every check's bound values)."""
+    import jinja2
+
+    from sync_apis.dag_defaults import MACROS, RUN_DAY_PARAMETERS
+    from sync_apis.localday import local_midnight
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)  # noqa: S701 - SQL values, not HTML
+    context: dict[str, Any] = {**MACROS, "data_interval_start": local_midnight(day), "run_id": run_id}
+    return {name: env.from_string(value).render(context) for name, value in RUN_DAY_PARAMETERS.items()}
