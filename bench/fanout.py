@@ -215,15 +215,17 @@ def run_once(
     try:
         # +2: latest/routes/checks never wait for a worker, and the DAG's knob is the only limit.
         with AirflowStack(server, template, parallelism=par + 2, extra_env=env) as stack:
-            stack.cli("pools", "set", POOL, str(par), "e-Track API calls (bench)")
+            stack.api("POST", "/pools", {"name": POOL, "slots": par, "description": "e-Track API calls (bench)"})
             stack.wait_for_dag(DAG_ID)
-            stack.cli("dags", "unpause", DAG_ID)
+            stack.api("PATCH", f"/dags/{DAG_ID}", {"is_paused": False})
             with TaskRssSampler().running() as rss:
-                stack.cli(
-                    "backfill", "create", "--dag-id", DAG_ID,
-                    "--from-date", DAY.isoformat(), "--to-date", DAY.isoformat(),
-                    "--dag-run-conf", json.dumps({"chunk_size": chunk}),
-                )  # fmt: skip
+                # A backfill of the one day (as `airflow backfill create --from-date D --to-date D`).
+                midnight = f"{DAY.isoformat()}T00:00:00Z"
+                stack.api(
+                    "POST",
+                    "/backfills",
+                    {"dag_id": DAG_ID, "from_date": midnight, "to_date": midnight, "dag_run_conf": {"chunk_size": chunk}},
+                )
                 run_id, state = stack.wait_for_run(DAG_ID, sizes.run_timeout_s)
             run_dates = stack.query("SELECT start_date, end_date FROM dag_run WHERE run_id = %s", (run_id,))
             tis = stack.query(
