@@ -233,7 +233,9 @@ class AirflowStack:
     def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """A call to the REST API (``/api/v2``): a fraction of the cost of an ``airflow`` CLI process.
         With ``simple_auth_manager_all_admins`` the api-server needs no token."""
-        answer = requests.request(method, f"http://127.0.0.1:{self.port}/api/v2{path}", json=body, timeout=120)
+        answer = requests.request(
+            method, f"http://127.0.0.1:{self.port}/api/v2{path}", json=body, timeout=120
+        )
         if answer.status_code >= 400:
             raise RuntimeError(f"{method} {path} answered {answer.status_code}: {answer.text[:2000]}")
         return answer.json()

@@ -215,7 +215,9 @@ def run_once(
     try:
         # +2: latest/routes/checks never wait for a worker, and the DAG's knob is the only limit.
         with AirflowStack(server, template, parallelism=par + 2, extra_env=env) as stack:
-            stack.api("POST", "/pools", {"name": POOL, "slots": par, "description": "e-Track API calls (bench)"})
+            stack.api(
+                "POST", "/pools", {"name": POOL, "slots": par, "description": "e-Track API calls (bench)"}
+            )
             stack.wait_for_dag(DAG_ID)
             stack.api("PATCH", f"/dags/{DAG_ID}", {"is_paused": False})
             with TaskRssSampler().running() as rss:
@@ -224,7 +226,12 @@ def run_once(
                 stack.api(
                     "POST",
                     "/backfills",
-                    {"dag_id": DAG_ID, "from_date": midnight, "to_date": midnight, "dag_run_conf": {"chunk_size": chunk}},
+                    {
+                        "dag_id": DAG_ID,
+                        "from_date": midnight,
+                        "to_date": midnight,
+                        "dag_run_conf": {"chunk_size": chunk},
+                    },
                 )
                 run_id, state = stack.wait_for_run(DAG_ID, sizes.run_timeout_s)
             run_dates = stack.query("SELECT start_date, end_date FROM dag_run WHERE run_id = %s", (run_id,))
