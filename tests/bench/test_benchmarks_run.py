@@ -30,15 +30,16 @@ def bench_venv() -> None:
     )
 
 
-def run_quick(name: str) -> str:
-    env = {**os.environ, "BENCH_NO_INSTALL": "1"}
+def run_quick(name: str, timeout: float = 240) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_FANOUT_")}
+    env["BENCH_NO_INSTALL"] = "1"
     done = subprocess.run(
         [sys.executable, "-m", "bench", name, "--quick"],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=timeout,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -102,6 +103,40 @@ def test_profile_quick_attributes_samples_to_our_frames() -> None:
     rows = re.findall(r"^\| `(.+?)` \| (\d+)% \| (\d+) \|$", inclusive, re.MULTILINE)
     assert rows, out
     assert any("sync_apis" in name or "sync.py" in name for name, _, _ in rows), rows
+
+
+def test_fanout_quick_runs_the_dag_under_a_scheduler_and_loads_the_day() -> None:
+    # Two fresh Airflow stacks (api-server, scheduler, dag-processor) and two DAG runs: minutes.
+    out = run_quick("fanout", timeout=600)
+    truth = re.search(r"the day: ([0-9,]+) positions \(sandbox ground truth\)", out)
+    assert truth, out
+    positions = int(truth.group(1).replace(",", ""))
+    assert positions > 1000, out
+    loaded = re.findall(r"loaded the day asked for: ([0-9,]+) positions = ground truth", out)
+    assert [int(n.replace(",", "")) for n in loaded] == [positions, positions], out
+    # 20 vehicles in chunks of 5: four mapped history tasks, never more running than allowed.
+    runs = re.findall(
+        r"-- chunk 5, parallelism (\d): (\d+) history tasks, at most (\d+) running at once", out
+    )
+    assert [(int(p), int(n)) for p, n, _ in runs] == [(1, 4), (2, 4)], out
+    assert all(1 <= int(most) <= int(p) for p, _, most in runs), runs
+    for par in (1, 2):
+        label = f"chunk 5, parallelism {par}"
+        value(out, f"DAG run wall time ({label})", "s")
+        value(out, f"history phase wall time ({label})", "s")
+        value(out, f"share of history slots inside load_history ({label})", "x")
+        assert value(out, f"peak RSS, largest history task ({label})", "MB") > 20
+        assert verdict_of(out, f"peak RSS, largest history task ({label})") in ("met", "NOT MET")
+    value(out, "speed-up vs parallelism 1, history phase (chunk 5, parallelism 2)", "x")
+    overhead = re.findall(
+        r"per history task \(mean\): ([0-9.]+) s in the task process, of which ([0-9.]+) s in load_history "
+        r"and (-?[0-9.]+) s around it",
+        out,
+    )
+    assert len(overhead) == 2, out
+    for task_s, work_s, around_s in overhead:
+        assert 0 < float(work_s) < float(task_s), overhead
+        assert math.isclose(float(task_s), float(work_s) + float(around_s), abs_tol=0.02), overhead
 
 
 def test_loader_and_browser_quick_still_run() -> None:
