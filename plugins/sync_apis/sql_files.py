@@ -5,6 +5,7 @@ Kept free of database imports so DAG files can list schema files at parse time c
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "include" / "sql"
@@ -16,3 +17,17 @@ def sql_files(schema_name: str) -> list[str]:
     if not folder.is_dir():
         raise FileNotFoundError(f"no schema folder {folder}")
     return [f"{schema_name}/{p.name}" for p in sorted(folder.glob("*.sql"))]
+
+
+def query(name: str) -> str:
+    """The text of ``include/sql/queries/<name>.sql``: a statement the code runs (not a schema file).
+
+    Values are bound (``%(name)s``); identifiers, where a statement needs composed ones, are
+    added by the caller with ``psycopg.sql``.
+    """
+    return _read(name)
+
+
+@cache
+def _read(name: str) -> str:
+    return (SQL_DIR / "queries" / f"{name}.sql").read_text(encoding="utf-8")

@@ -18,9 +18,11 @@ from typing import Any
 
 from psycopg import sql
 
-from sync_apis.auvo.parse import Rejection, to_row
-from sync_apis.auvo.streams import BY_NAME, Stream
-from sync_apis.auvo.sync import SOURCE, table_of
+from sync_apis.auvo.parse import to_row
+from sync_apis.auvo.streams import BY_NAME, SOURCE, Stream
+from sync_apis.auvo.tables import table_of
+from sync_apis.loop import Feed
+from sync_apis.rejected import Rejected
 from sync_apis.warehouse import RunInfo, open_load
 
 LEGACY_SCHEMA = "auvo_legacy"
@@ -115,21 +117,19 @@ def _adopt_one(conn: Any, stream: Stream, legacy_table: str, run_id: str, dag_id
             cur.execute(sql.SQL("SELECT count(*) FROM {}").format(source))
             total = int(cur.fetchone()[0])
             order = _order_by(cur, legacy_table)
-        stage = load.stage(table_of(stream))
-        received = 0
+        feed = Feed(load, table_of(stream))
+
+        def row_of(old: dict[str, Any]) -> tuple[Any, ...]:
+            return to_row(stream, legacy_record(stream.name, old))
+
+        def note(exc: Rejected, old: Any) -> tuple[str, Any]:
+            return f"legacy {legacy_table}: {exc.reason}", exc.raw
+
         for batch in _batches(conn, source, order):
-            rows = []
-            for row in batch:
-                received += 1
-                parsed = to_row(stream, legacy_record(stream.name, row))
-                if isinstance(parsed, Rejection):
-                    load.reject(f"legacy {legacy_table}: {parsed.reason}", parsed.raw)
-                else:
-                    rows.append(parsed)
-            stage.copy(rows)
+            feed.copy(feed.rows(batch, row_of, note))
         # Old rows fill gaps, never overwrite: a late adoption (a legacy table restored after
         # syncs have run) must not replace newer API data or revive soft-deleted rows.
-        result = stage.merge(only_new=True)
+        result = feed.merge(only_new=True)
         with conn.cursor() as cur:
             cur.execute(
                 "INSERT INTO auvo_legacy.adoptions (legacy_table, target_table, rows_in_legacy, keys_copied, "
@@ -142,7 +142,7 @@ def _adopt_one(conn: Any, stream: Stream, legacy_table: str, run_id: str, dag_id
                     load.rejected,
                 ),
             )
-        summary = load.finish(requests=0, pages=0, retries=0, rows_received=received)
+        summary = feed.finish()
     return (
         f"adopted {LEGACY_SCHEMA}.{legacy_table} into auvo.{stream.table}: {total:,} old rows, "
         f"{summary.rows_inserted + summary.rows_updated:,} business ids copied, "
