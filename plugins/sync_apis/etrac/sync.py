@@ -4,7 +4,8 @@ Each ``load_*`` function does one task's work given explicit collaborators (a ps
 connection, an EtracHook, RunInfo), so tests can drive it directly or in a subprocess; the
 ``*_task`` functions adapt them to an Airflow context.
 
-Every load is one transaction (``sync_apis.warehouse.open_load``/``open_loads``): the API's
+Every load is one transaction (``sync_apis.warehouse.open_load``) driven by the one loop
+(``sync_apis.loop.Feed``) over the stream table (``etrac/streams.py``): the API's
 records are parsed and COPYed into staging tables plate by plate, merged once at the end, and
 the sync_runs rows commit with the data. A task killed mid-way leaves nothing behind; its retry
 starts clean.
