@@ -1,3 +1,3 @@
--- Whether a legacy table was adopted already, asked under the schema lock so two runs applying
--- the schema at once cannot both copy it (the lock is held until the adoption commits).
-SELECT pg_advisory_xact_lock(hashtext('sync_apis.schema'));
+-- The schema lock, taken before asking whether a legacy table was adopted (legacy_adopted.sql),
+-- so two runs applying the schema at once cannot both copy it (held until the adoption commits).
+SELECT pg_advisory_xact_lock(hashtext('sync_apis.schema'))
