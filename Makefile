@@ -14,11 +14,11 @@ PYTEST_ARGS ?=
 bench-venv: venv
 	@$(VENV_PY) -m bench --setup >/dev/null
 
-.PHONY: help venv bench-venv run stop status shell airflow psql test lint bench clean
+.PHONY: help venv bench-venv run stop status shell airflow psql test test-distributed lint bench clean
 
 help: ## Show this help
 	@echo "sync-apis - make targets:"
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
 	@echo ""
 	@echo "Start here: make run   (local Airflow + embedded Postgres + sandbox APIs, no credentials)"
 	@echo "Then, in another terminal: make shell, make airflow ARGS=\"...\", make psql, or"
@@ -67,6 +67,11 @@ psql: ## psql on the running stack's warehouse: make psql ARGS="-c 'SELECT 1'"
 PYTEST_WORKERS ?= 2
 test: venv bench-venv ## Run the test suite (extra flags: make test PYTEST_ARGS="-m 'not slow' -x"; PYTEST_WORKERS=0 for one process)
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# Not part of `make test` (its file is not named test_*.py): CeleryExecutor, Redis broker, two
+# named workers and a 7-day backfill of both DAGs; tests/distributed/celery_backfill.py says what it shows.
+test-distributed: venv ## Both DAGs on CeleryExecutor with two workers and a shared Auvo budget (minutes)
+	$(VENV)/bin/pytest -n 0 -p no:cacheprovider -m distributed tests/distributed/celery_backfill.py $(PYTEST_ARGS)
 
 lint: venv ## ruff check, ruff format --check, mypy
 	$(VENV)/bin/ruff check .

@@ -14,7 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "plugins")]
 
-from bench import browser, etrac_day, loader, parse_cost, peer_venv, profile  # noqa: E402
+from bench import browser, etrac_day, loader, parse_cost, peer_venv, profile, values  # noqa: E402
 
 QUICK_LOADER_ROWS, QUICK_BROWSER_VEHICLES = 2_000, 5
 
@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, Callable[[bool, int], None]] = {
     "etrac_day": lambda quick, rows: etrac_day.main(quick=quick),
     "parse_cost": lambda quick, rows: parse_cost.main(quick=quick),
     "profile": lambda quick, rows: profile.main(quick=quick),
+    "values": lambda quick, rows: values.main(quick=quick),
 }
 
 

@@ -20,10 +20,10 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 
+from sync_apis import LOCAL_TZ
 from sync_apis.sql_files import sql_files
 from sync_apis.warehouse import RunInfo, Table, open_load, run_schema_files
 from tests.support.pg import PgUrl, create_database, drop_database, server_url
@@ -48,7 +48,7 @@ CREATE TABLE bench.legacy (LIKE bench.positions INCLUDING ALL);
 
 def position_rows(n: int, seed: int = 1) -> Iterator[tuple[Any, ...]]:
     rng = random.Random(seed)
-    start = datetime(2025, 3, 10, tzinfo=ZoneInfo("America/Sao_Paulo"))
+    start = datetime(2025, 3, 10, tzinfo=LOCAL_TZ)
     per_plate = 1500
     for i in range(n):
         plate, k = divmod(i, per_plate)

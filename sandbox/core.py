@@ -255,6 +255,7 @@ class LoggedRequest:
     path: str
     status: int
     fault: str | None
+    at: float = field(default_factory=time.time)  # wall clock: tests measure rates across processes
 
 
 class SandboxServer:

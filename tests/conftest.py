@@ -41,6 +41,10 @@ AIRFLOW_ENV = {
     # The sandboxes' clocks are pinned at SANDBOX_NOW (2025), the wall clock is not: e-Track's
     # retention (90 days before *now*) would refuse every test day. Tests of the refusal set it.
     "AIRFLOW__SYNC_APIS__ETRAC_RETENTION_DAYS": "0",
+    # Each test starts its own Auvo sandbox, often on a port an earlier one used: a token shared
+    # across tests would meet a server that never issued it. test_auvo_token_sharing.py turns the
+    # worker's token cache on with a directory of its own.
+    "AIRFLOW__SYNC_APIS__AUVO_TOKEN_CACHE": "False",
 }
 os.environ.update(AIRFLOW_ENV)
 # [core] default_timezone stays unset (Airflow's default, UTC), as in most deployments: the

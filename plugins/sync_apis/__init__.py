@@ -5,4 +5,13 @@ Imports go one way: ``dags/`` -> ``sync_apis`` -> nothing of ours. Sub-packages 
 what both sources share.
 """
 
+from zoneinfo import ZoneInfo
+
 LOCAL_TZ_NAME = "America/Sao_Paulo"
+
+LOCAL_TZ = ZoneInfo(LOCAL_TZ_NAME)
+"""The zone itself, the one ``tzinfo`` every module uses (offset-less API times are local here).
+
+A plain ``zoneinfo.ZoneInfo`` (``ZoneInfo`` caches one object per key): values parsed with it
+compare and fold exactly like ``datetime(..., tzinfo=ZoneInfo("America/Sao_Paulo"))``.
+"""

@@ -1,16 +1,27 @@
-"""What every sync-apis DAG shares: default_args, the daily timetable and the run's day."""
+"""What every sync-apis DAG file shares: default_args, the daily timetable, the run's-day macro,
+the Asset of a warehouse table and the SQL check operator.
+
+DAG-facing (imported by ``dags/`` only; the ``dag_`` prefix says so and
+``tests/integrity/test_imports.py`` keeps library modules from importing it). Parse-time cheap:
+no database driver, no Variable or Connection lookup."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import pendulum
+from airflow.providers.common.sql.operators.sql import SQLCheckOperator
+from airflow.sdk import Asset
 from jinja2 import pass_context
 
 from sync_apis import LOCAL_TZ_NAME
 from sync_apis.alerts import on_task_failure
-from sync_apis.localday import day_bounds, local_date, typed_date
+from sync_apis.config import WAREHOUSE_CONN_TEMPLATE
+from sync_apis.localday import day_bounds
+from sync_apis.run_day import run_day
 from sync_apis.timetable import LocalDayTimetable
 
 OWNER = "sync-apis"
@@ -53,67 +64,99 @@ def daily_timetable(dag_id: str) -> LocalDayTimetable:
     return LocalDayTimetable(run_at=run_at_for(dag_id), timezone=LOCAL_TZ_NAME)
 
 
-def run_day(context: Any) -> date:
-    """The local calendar day a run loads.
+@dataclass(frozen=True)
+class TemplateDay:
+    """The run's day as templates see it: ``{{ run_day() }}`` renders ``2025-03-10``;
+    ``{{ run_day().start }}`` / ``{{ run_day().end }}`` its local bounds as ISO timestamps
+    (``2025-03-10T00:00:00-03:00``), so SQL never spells the zone out."""
 
-    - A run whose logical date is a typed date (``localday.typed_date``) loads that date. Task
-      code only sees the logical date back from the database, in UTC, so the zone the CLI
-      parsed it in (``[core] default_timezone``) is one of the midnights tried. This covers
-      Airflow 3.3's ``airflow dags trigger -l 2025-03-10``, which keeps the typed date as the
-      logical date but infers the data interval from the moment of the trigger (today).
-    - Otherwise the data interval's start: the timetable made it one local day, from the
-      instant with its own zone (a scheduled or backfill run, ``dags test``, a REST/UI trigger).
-    - A run triggered with no logical date at all (the UI's or the REST API's
-      ``"logical_date": null``) has neither, and loads the local day it was triggered on —
-      "today so far". ``run_after`` is fixed when the run is created, so a retry the next
-      morning still loads the same day.
+    day: date
 
-    ``context`` is a task context or a Jinja template context (both answer ``.get``).
-    """
-    logical = context.get("logical_date")
-    if logical is not None:
-        typed = typed_date(logical, also=_airflow_default_zone())
-        if typed is not None:
-            return typed
-    start = context.get("data_interval_start") or logical
-    if start is None:
-        start = getattr(context.get("dag_run"), "run_after", None)
-    if start is None:
-        raise ValueError("this run has no logical date, data interval or run_after: no day to load")
-    return local_date(start)
+    def __str__(self) -> str:
+        return self.day.isoformat()
+
+    @property
+    def start(self) -> str:
+        return day_bounds(self.day)[0].isoformat()
+
+    @property
+    def end(self) -> str:
+        return day_bounds(self.day)[1].isoformat()
 
 
-def _airflow_default_zone() -> tuple[str, ...]:
-    """``[core] default_timezone`` as a zone name, when it names one (not "system")."""
-    from airflow.sdk import conf
-
-    name = str(conf.get("core", "default_timezone", fallback="utc") or "utc")
-    return () if name.lower() == "system" else (name,)
-
-
-# Template macros, so SQL checks and operator fields name the run's day exactly as task code
-# does (``run_day(context)``) — including runs triggered without a logical date, where
-# ``data_interval_start`` does not exist. ``pass_context`` hands them the template's context.
+# The one macro for the run's day, so SQL checks and operator fields name it exactly as task code
+# does (``sync_apis.run_day.run_day``) — including runs triggered without a logical date, where
+# ``data_interval_start`` does not exist. ``pass_context`` hands it the template's context.
 @pass_context
-def _run_day_macro(context: Any) -> str:
-    return run_day(context).isoformat()
+def _run_day_macro(context: Any) -> TemplateDay:
+    return TemplateDay(run_day(context))
 
 
-@pass_context
-def _run_day_start_macro(context: Any) -> str:
-    return day_bounds(run_day(context))[0].isoformat()
+MACROS: dict[str, Any] = {"run_day": _run_day_macro}
 
-
-@pass_context
-def _run_day_end_macro(context: Any) -> str:
-    return day_bounds(run_day(context))[1].isoformat()
-
-
-MACROS: dict[str, Any] = {
-    "run_day": _run_day_macro,  # {{ run_day() }} -> '2025-03-10'
-    "run_day_start": _run_day_start_macro,  # {{ run_day_start() }} -> '2025-03-10T00:00:00-03:00'
-    "run_day_end": _run_day_end_macro,  # {{ run_day_end() }} -> '2025-03-11T00:00:00-03:00'
+# The bound parameters every SQL check receives (``%(day_start)s::timestamptz`` in the files).
+RUN_DAY_PARAMETERS: dict[str, str] = {
+    "run_id": "{{ run_id }}",
+    "day": "{{ run_day() }}",
+    "day_start": "{{ run_day().start }}",
+    "day_end": "{{ run_day().end }}",
 }
 
 
-__all__ = ["DEFAULT_ARGS", "MACROS", "START_DATE", "daily_timetable", "day_bounds", "run_at_for", "run_day"]
+def table_asset(schema: str, table: str) -> Asset:
+    """The Asset of one warehouse table. The URI follows the Postgres provider's scheme
+    (``postgres://host:port/database/schema/table``) with a fixed logical host, so it names the
+    table, not the connection it is reached through (which may differ per installation)."""
+    return Asset(
+        name=f"{schema}.{table}", uri=f"postgres://warehouse:5432/sync_apis/{schema}/{table}", group=schema
+    )
+
+
+class ParamCheck(SQLCheckOperator):
+    """A data-quality check on the warehouse: fails when any column of its one row is false.
+
+    ``sql`` is a file under ``include/sql`` or, with ``build``, the text a library function
+    returns when the task runs (checks generated from a stream table; building them needs the
+    database driver, too slow to import at parse time). Its bound ``parameters`` are rendered:
+    ``RUN_DAY_PARAMETERS`` plus any given.
+    """
+
+    template_fields = (*SQLCheckOperator.template_fields, "parameters")
+
+    def __init__(
+        self,
+        *,
+        task_id: str,
+        sql: str | None = None,
+        build: Callable[[], str] | None = None,
+        parameters: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if (sql is None) == (build is None):
+            raise ValueError(f"{task_id}: give exactly one of sql= and build=")
+        super().__init__(
+            task_id=task_id,
+            conn_id=WAREHOUSE_CONN_TEMPLATE,
+            sql=sql or f"-- built when the task runs, by {build.__module__}.{build.__qualname__}",  # type: ignore[union-attr]
+            parameters={**RUN_DAY_PARAMETERS, **(parameters or {})},
+            **kwargs,
+        )
+        self.build = build
+
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        if self.build is not None:
+            self.sql = self.build()
+        super().render_template_fields(context, jinja_env)
+
+
+__all__ = [
+    "DEFAULT_ARGS",
+    "MACROS",
+    "RUN_DAY_PARAMETERS",
+    "START_DATE",
+    "ParamCheck",
+    "TemplateDay",
+    "daily_timetable",
+    "run_at_for",
+    "table_asset",
+]

@@ -386,6 +386,10 @@ class HttpClient:
                 delay = backoff_delay(attempt, self.policy.backoff_base, self.policy.backoff_max, self._rng)
                 if exc.wait is not None:
                     delay = min(max(exc.wait, 0.0), self.policy.backoff_max * 5)
+                # A retried 403/429 is a rate-limit answer: a shared budget closes for everyone.
+                penalize = getattr(self.pacer, "penalize", None)
+                if exc.status in (403, 429) and penalize is not None:
+                    penalize(delay)
                 self.stats.retries += 1
                 self.stats.backoff_s += delay
                 self.log.warning(

@@ -12,9 +12,17 @@ from datetime import date, datetime, timedelta
 
 import pendulum
 
-from sync_apis import LOCAL_TZ_NAME
+from sync_apis import LOCAL_TZ, LOCAL_TZ_NAME
 
-LOCAL_TZ = pendulum.timezone(LOCAL_TZ_NAME)
+__all__ = [
+    "LOCAL_TZ",
+    "LOCAL_TZ_NAME",
+    "day_bounds",
+    "local_date",
+    "local_midnight",
+    "requested_date",
+    "typed_date",
+]
 
 
 def local_date(instant: datetime, tz: str = LOCAL_TZ_NAME) -> date:

@@ -104,6 +104,11 @@ class AuvoConfig:
 
     # ---------------------------------------------------------------- filters (§3.1, §7)
     date_last_update: Literal["gte", "gt"] = "gte"  # §8.5 dateLastUpdate semantics
+    # §8.5: an upper bound on dateLastUpdate is documented only for tickets and service orders
+    # (`endDateLastUpdate`); whether tasks/customers honour it is unknown, so by default the
+    # sandbox ignores it (the client must then bound the window itself) and "honour" models an
+    # API that does (inclusive, like endDate).
+    date_last_update_until: Literal["ignore", "honour"] = "ignore"
     bare_end_date: Literal["whole_day", "midnight"] = "whole_day"  # §8.5 endDate "yyyy-MM-dd"
     max_task_window_days: float | None = None  # §8.5: None = no maximum; else 400 above it
     task_latency_s_per_window_day: float = 0.0  # §6.3 item 2: wide windows are slow

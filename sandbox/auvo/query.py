@@ -253,3 +253,8 @@ def filter_updated_since(
         return value > since if strict else value >= since
 
     return [r for r in records if keep(r)]
+
+
+def filter_updated_until(records: list[dict[str, Any]], until: datetime) -> list[dict[str, Any]]:
+    """``endDateLastUpdate``: at or before ``until`` (inclusive like ``endDate``; §8.5)."""
+    return [r for r in records if datetime.fromisoformat(r["dateLastUpdate"]) <= until]

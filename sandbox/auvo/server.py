@@ -31,6 +31,7 @@ from sandbox.auvo.query import (
     Paging,
     apply_filters,
     filter_updated_since,
+    filter_updated_until,
     message_error,
     model_state,
     paging,
@@ -226,13 +227,7 @@ class AuvoApp:
                 min(self.config.task_latency_max_s, window_days * self.config.task_latency_s_per_window_day)
             )
         records = [v.record for v in self.world.task_views(start, end, deleted=deleted)]
-        since = flt.pop("datelastupdate", None)
-        if since:
-            records = filter_updated_since(
-                records,
-                parse_filter_date("dateLastUpdate", since),
-                strict=self.config.date_last_update == "gt",
-            )
+        records = self._updated_between(records, flt)
         records = apply_filters("tasks", records, flt)
         return self.paged(req, resource, records, page, raw)
 
@@ -245,13 +240,8 @@ class AuvoApp:
             records = self._expenses(flt)
         else:
             records = self.world.entity_records(resource.kind)
-        since = flt.pop("datelastupdate", None)
-        if since and resource.kind == "customers":
-            records = filter_updated_since(
-                records,
-                parse_filter_date("dateLastUpdate", since),
-                strict=self.config.date_last_update == "gt",
-            )
+        if resource.kind == "customers":
+            records = self._updated_between(records, flt)
         records = apply_filters(resource.kind, records, flt)
         if resource.kind == "customerGroups" and self.config.customer_groups_shape == "bare":
             # A2: `result` is a bare array, no paging (A shows entityList; G/P code both) (§3.2).
@@ -261,6 +251,20 @@ class AuvoApp:
             return Response.json({"result": body})
         page = paging(req, max_page_size=resource.max_page_size, over_max=self.config.page_size_over_max)
         return self.paged(req, resource, records, page, raw)
+
+    def _updated_between(self, records: list[dict[str, Any]], flt: dict[str, Any]) -> list[dict[str, Any]]:
+        """The ``dateLastUpdate`` filter (§7) and, when the switch says so, its upper bound."""
+        since = flt.pop("datelastupdate", None)
+        until = flt.pop("enddatelastupdate", None)
+        if since:
+            records = filter_updated_since(
+                records,
+                parse_filter_date("dateLastUpdate", since),
+                strict=self.config.date_last_update == "gt",
+            )
+        if until and self.config.date_last_update_until == "honour":
+            records = filter_updated_until(records, parse_filter_date("endDateLastUpdate", until, end=True))
+        return records
 
     def _expenses(self, flt: dict[str, Any]) -> list[dict[str, Any]]:
         start = (

@@ -110,3 +110,15 @@ def test_loader_and_browser_quick_still_run() -> None:
     assert re.search(r"sync_apis vs legacy: [0-9.,]+x faster", loader), loader
     browser = run_quick("browser")
     value(browser, "vehicle day")
+
+
+def test_values_quick_compares_every_reader_with_the_old_way() -> None:
+    out = run_quick("values")
+    sections = re.findall(r"^ (.+) \(([0-9,]+) inputs, same results\):$", out, re.MULTILINE)
+    assert len(sections) == 6, out
+    assert any(name.startswith("e-Track timestamps DD/MM/YYYY") for name, _ in sections), out
+    for label in ("old (strptime/regex reference)", "sync_apis.values"):
+        value(out, label)
+    assert len(re.findall(r"^\s+values / old\s", out, re.MULTILINE)) == 6, out
+    value(out, "values / old", "x")
+    assert verdict_of(out, "values / old") in ("met", "NOT MET")

@@ -117,7 +117,7 @@ def correct(sandbox: Any, **body: Any) -> None:
 def reconcile(url: str, day: date) -> tuple[bool, ...]:
     query = render_check("checks/e_track_reconcile_counts.sql", day)
     with psycopg.connect(url) as conn:
-        return tuple(conn.execute(query).fetchone())
+        return tuple(conn.execute(*query).fetchone())
 
 
 def truth_keys(world: Any, day: date) -> set[tuple[Any, ...]]:

@@ -241,10 +241,10 @@ def test_checks_catch_a_warehouse_that_disagrees_with_the_api(
     from sync_apis.etrac.checks import CHECK_FILES
 
     assert run_dag("etrac_daily", DAY, conf={"requests_per_minute": 0}).state == "success"
-    rendered = {Path(p).stem: render_check(p, DAY) for p in CHECK_FILES}
+    rendered = {Path(p).stem: render_check(p, DAY) for p in CHECK_FILES.values()}
 
     def results(conn: psycopg.Connection) -> dict[str, tuple[Any, ...]]:
-        return {name: conn.execute(q).fetchone() for name, q in rendered.items()}
+        return {name: conn.execute(*q).fetchone() for name, q in rendered.items()}
 
     with psycopg.connect(warehouse_url.url, autocommit=True) as conn:
         assert all(all(row) for row in results(conn).values())

@@ -45,9 +45,9 @@ PROBES = textwrap.dedent(
             tags=["test"],
         ):
 
-            @task(templates_dict={"sql_day": "{{ run_day() }}", "sql_start": "{{ run_day_start() }}"})
+            @task(templates_dict={"sql_day": "{{ run_day() }}", "sql_start": "{{ run_day().start }}"})
             def day_loaded(templates_dict=None, **context):
-                from sync_apis.dag_defaults import run_day
+                from sync_apis.run_day import run_day
 
                 return {"task": run_day(context).isoformat(), **templates_dict}
 

@@ -137,6 +137,28 @@ def test_date_last_update_filter_gte_or_gt(auvo: StartAuvo) -> None:
     assert len(customers) < len(server.world.customers())
 
 
+def test_date_last_update_upper_bound_ignored_by_default_honoured_by_switch(auvo: StartAuvo) -> None:
+    server, client = auvo()
+    tasks = client.all("/tasks", param_filter=WEEK)
+    stamps = sorted(t["dateLastUpdate"] for t in tasks)
+    low, high = stamps[len(stamps) // 4], stamps[len(stamps) // 2]
+    bounded = {**WEEK, "dateLastUpdate": low, "endDateLastUpdate": high}
+    # The docs name endDateLastUpdate only for tickets and service orders: by default it is ignored.
+    ignored = client.all("/tasks", param_filter=bounded)
+    assert len(ignored) == sum(1 for s in stamps if s >= low)
+    server.config.update({"date_last_update_until": "honour"})
+    honoured = client.all("/tasks", param_filter=bounded)
+    assert honoured and all(low <= t["dateLastUpdate"] <= high for t in honoured)
+    assert len(honoured) == sum(1 for s in stamps if low <= s <= high) < len(ignored)
+    customers = client.all(
+        "/customers",
+        param_filter={"dateLastUpdate": "2025-01-01T00:00:00", "endDateLastUpdate": "2025-03-01T00:00:00"},
+    )
+    assert customers and all(
+        "2025-01-01T00:00:00" <= c["dateLastUpdate"] <= "2025-03-01T00:00:00" for c in customers
+    )
+
+
 def test_page_size_above_100_clamped_or_rejected(
     auvo: StartAuvo,
 ) -> None:

@@ -180,7 +180,7 @@ class _DagRun:
 
 
 def test_a_run_without_logical_date_loads_the_local_day_it_was_triggered_on() -> None:
-    from sync_apis.dag_defaults import run_day
+    from sync_apis.run_day import run_day
 
     # 01:30 UTC on the 11th is still the 10th in São Paulo: "today so far" is the 10th.
     triggered = pendulum.datetime(2025, 3, 11, 1, 30, tz="UTC")
@@ -193,7 +193,7 @@ def test_a_run_without_logical_date_loads_the_local_day_it_was_triggered_on() ->
 
 
 def test_the_logical_date_names_the_day_even_when_airflow_infers_another_interval() -> None:
-    from sync_apis.dag_defaults import run_day
+    from sync_apis.run_day import run_day
 
     # `airflow dags trigger -l 2025-03-10` under default_timezone=UTC: the typed date stays the
     # logical date, but Airflow 3.3 infers the data interval from the moment of the trigger.
@@ -216,7 +216,7 @@ def test_day_macros_render_without_a_data_interval() -> None:
 
     env = jinja2.Environment(autoescape=True)
     env.globals.update(MACROS)
-    template = env.from_string("{{ run_day() }}|{{ run_day_start() }}|{{ run_day_end() }}")
+    template = env.from_string("{{ run_day() }}|{{ run_day().start }}|{{ run_day().end }}")
     no_interval = template.render(dag_run=_DagRun(pendulum.datetime(2025, 3, 11, 1, 30, tz="UTC")))
     assert no_interval == "2025-03-10|2025-03-10T00:00:00-03:00|2025-03-11T00:00:00-03:00"
     scheduled = template.render(data_interval_start=sp(2025, 3, 10), dag_run=_DagRun(sp(2025, 3, 11, 1, 5)))

@@ -5,28 +5,14 @@
 -- updated-since query, record none). Here the live (not deleted) rows of the same slice are
 -- counted and compared; records rejected by the parser account for a difference.
 -- Parameters: run_id, day_start, day_end (the run's local day as timestamptz bounds).
+-- The counts are generated: one "SELECT '<stream>', count(*) FROM auvo.<table> WHERE ..." per
+-- stream of sync_apis/auvo/streams.py, joined by UNION ALL (sync_apis.auvo.checks.day_totals_sql).
 WITH runs AS (
     SELECT stream, api_total, rows_rejected
       FROM sync_meta.sync_runs
      WHERE run_id = %(run_id)s AND source = 'auvo' AND status = 'success' AND api_total IS NOT NULL
 ), counts (stream, n) AS (
-    SELECT 'tasks', count(*) FROM auvo.tasks
-     WHERE deleted_at IS NULL AND task_date >= %(day_start)s::timestamptz AND task_date < %(day_end)s::timestamptz
-    UNION ALL SELECT 'expenses', count(*) FROM auvo.expenses
-     WHERE deleted_at IS NULL AND date >= %(day_start)s::timestamptz AND date < %(day_end)s::timestamptz
-    UNION ALL SELECT 'users', count(*) FROM auvo.users WHERE deleted_at IS NULL
-    UNION ALL SELECT 'teams', count(*) FROM auvo.teams WHERE deleted_at IS NULL
-    UNION ALL SELECT 'task_types', count(*) FROM auvo.task_types WHERE deleted_at IS NULL
-    UNION ALL SELECT 'segments', count(*) FROM auvo.segments WHERE deleted_at IS NULL
-    UNION ALL SELECT 'keywords', count(*) FROM auvo.keywords WHERE deleted_at IS NULL
-    UNION ALL SELECT 'questionnaires', count(*) FROM auvo.questionnaires WHERE deleted_at IS NULL
-    UNION ALL SELECT 'customer_groups', count(*) FROM auvo.customer_groups WHERE deleted_at IS NULL
-    UNION ALL SELECT 'equipment_categories', count(*) FROM auvo.equipment_categories WHERE deleted_at IS NULL
-    UNION ALL SELECT 'equipments', count(*) FROM auvo.equipments WHERE deleted_at IS NULL
-    UNION ALL SELECT 'product_categories', count(*) FROM auvo.product_categories WHERE deleted_at IS NULL
-    UNION ALL SELECT 'products', count(*) FROM auvo.products WHERE deleted_at IS NULL
-    UNION ALL SELECT 'services', count(*) FROM auvo.services WHERE deleted_at IS NULL
-    UNION ALL SELECT 'expense_types', count(*) FROM auvo.expense_types WHERE deleted_at IS NULL
+{counts}
 )
 SELECT
     -- Always true (a non-empty text): the comparison, for the task log.

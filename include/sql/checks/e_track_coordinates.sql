@@ -1,9 +1,9 @@
 -- e_track data quality, the run's local day: every fix has plausible coordinates.
 -- (latitude/longitude within WGS84 ranges and not the 0,0 "no GPS" placeholder.)
 -- SQLCheckOperator fails the task when any column of the row is false.
+-- Parameters: day_start, day_end (the run's local day as timestamptz bounds).
 WITH day AS (
-    SELECT (DATE '{{ run_day() }}')::timestamp AT TIME ZONE 'America/Sao_Paulo' AS start_at,
-           (DATE '{{ run_day() }}' + 1)::timestamp AT TIME ZONE 'America/Sao_Paulo' AS end_at
+    SELECT %(day_start)s::timestamptz AS start_at, %(day_end)s::timestamptz AS end_at
 )
 SELECT count(*) FILTER (WHERE p.latitude NOT BETWEEN -90 AND 90
                            OR p.longitude NOT BETWEEN -180 AND 180

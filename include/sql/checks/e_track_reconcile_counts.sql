@@ -2,10 +2,9 @@
 -- fixes /ultimasposicoesterminal returned for that day (recorded in e_track.history_counts by
 -- the history tasks), and every record the API sent was either loaded or rejected. Fixes only
 -- /ultimas-posicoes reported (origin 'latest') are not part of a history answer and not counted.
+-- Parameters: day, day_start, day_end (the run's local day, and its bounds as timestamptz).
 WITH day AS (
-    SELECT DATE '{{ run_day() }}' AS dia,
-           (DATE '{{ run_day() }}')::timestamp AT TIME ZONE 'America/Sao_Paulo' AS start_at,
-           (DATE '{{ run_day() }}' + 1)::timestamp AT TIME ZONE 'America/Sao_Paulo' AS end_at
+    SELECT %(day)s::date AS dia, %(day_start)s::timestamptz AS start_at, %(day_end)s::timestamptz AS end_at
 ), loaded AS (
     SELECT p.placa, count(*) AS n
       FROM e_track.positions p, day

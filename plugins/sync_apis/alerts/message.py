@@ -144,7 +144,7 @@ class RunFacts:
 
 def _day(context: Mapping[str, Any]) -> str:
     """The run's local day; a context without one (or a broken one) must not cost the alert."""
-    from sync_apis.dag_defaults import run_day
+    from sync_apis.run_day import run_day
 
     try:
         return run_day(context).isoformat()

@@ -6,7 +6,8 @@ Knows nothing about tables. Built on providers-http's ``HttpHook`` for the Conne
 
 - Login is ``POST login/`` with a JSON body, so credentials never appear in a URL (§1.1).
 - The token is cached, refreshed shortly before its ``expiration`` and once more on a 401
-  (§1.3); every token is registered with Airflow's secret masker.
+  (§1.3); every token is registered with Airflow's secret masker. The tasks on one worker share
+  it through ``sync_apis.auvo.token_cache`` (one login per worker, not one per stream task).
 - ``403 {"error": "Rate limit temporarily exceeded"}`` and 429 are waits, not failures (§6.1);
   the client also paces itself under the per-minute budget so it rarely sees them.
 - 404 on a list is "no (more) results" (§3.3), handed to the paginator.
@@ -20,12 +21,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import requests
 from airflow.providers.http.hooks.http import HttpHook
 
 from sync_apis.auvo.paging import LIST_ENVELOPE, Paginator, RepeatedPageError
+from sync_apis.auvo.token_cache import TokenCache, configured_cache, credential_key
 from sync_apis.http import (
     ANY_JSON,
     ApiError,
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 DEFAULT_TOKEN_LIFETIME_S = 1800.0  # documented 30 min (§1.3)
 MAX_REFRESH_MARGIN_S = 180.0  # refresh ~3 min before expiry (§1.3 says 2-5 min)
 REPEATED_PAGE_RETRIES = 2
+# A shared token with less left than this is not worth adopting: log in instead.
+MIN_SHARED_TOKEN_S = 60.0
 
 
 def classify(response: requests.Response, payload: Any) -> Verdict:
@@ -147,6 +151,7 @@ class AuvoHook(HttpHook):
         logger: logging.Logger | Any | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        worker_cache: TokenCache | Literal["configured"] | None = "configured",
     ) -> None:
         super().__init__(method="GET", http_conn_id=auvo_conn_id)
         self.auvo_conn_id = auvo_conn_id
@@ -160,6 +165,7 @@ class AuvoHook(HttpHook):
         self._credentials: tuple[str, str] | None = None
         self._token: str | None = None
         self._refresh_at = 0.0
+        self._worker_cache = worker_cache
         self.logins = 0
 
     # -- session --------------------------------------------------------------------------
@@ -213,8 +219,30 @@ class AuvoHook(HttpHook):
     # -- auth -----------------------------------------------------------------------------
 
     def login(self) -> None:
-        """POST the credentials in the body; cache the bearer token until shortly before expiry."""
+        """A bearer token: this worker's shared one when it is still good, else a new login."""
         _ = self.client
+        assert self._credentials is not None
+        if self._worker_cache == "configured":
+            self._worker_cache = configured_cache()  # read at task time, never at parse time
+        cache = self._worker_cache
+        if cache is None:
+            self._use_token(*self._log_in())
+            return
+        with cache.locked(credential_key(self.base_url, *self._credentials)) as slot:
+            # The token this hook holds is being replaced because it expired or got a 401:
+            # another task may already have renewed it, but never hand the same one back.
+            shared = slot.usable(not_this=self._token, min_seconds_left=MIN_SHARED_TOKEN_S)
+            if shared is not None:
+                left = shared.seconds_left(cache.now())
+                self._use_token(shared.token, left, margin=0.0)
+                self._logger.info("Auvo token shared by this worker's earlier login; valid for %.0f s", left)
+                return
+            token, lifetime = self._log_in()
+            margin = self._use_token(token, lifetime)
+            slot.store(token, lifetime - margin)
+
+    def _log_in(self) -> tuple[str, float]:
+        """POST the credentials in the body; the token and its lifetime in seconds."""
         assert self._login_client is not None and self._credentials is not None
         api_key, api_token = self._credentials
         self._login_client.session.headers.pop("Authorization", None)
@@ -234,13 +262,22 @@ class AuvoHook(HttpHook):
             )
         token = str(result["accessToken"])
         mask_secret(token)
-        self._token = token
         lifetime = token_lifetime_s(result.get("created"), result.get("expiration"))
-        # Measured on our own monotonic clock: the server's clock and ours need not agree.
-        self._refresh_at = self._clock() + lifetime - min(MAX_REFRESH_MARGIN_S, lifetime * 0.1)
-        self._login_client.session.headers["Authorization"] = f"Bearer {token}"
         self.logins += 1
         self._logger.info("Auvo login OK; token valid for %.0f s", lifetime)
+        return token, lifetime
+
+    def _use_token(self, token: str, lifetime: float, margin: float | None = None) -> float:
+        """Send ``token`` from now on; renew it ``margin`` s before it expires. Returns the margin."""
+        assert self._login_client is not None
+        mask_secret(token)
+        if margin is None:
+            margin = min(MAX_REFRESH_MARGIN_S, lifetime * 0.1)
+        self._token = token
+        # Measured on our own monotonic clock: the server's clock and ours need not agree.
+        self._refresh_at = self._clock() + lifetime - margin
+        self._login_client.session.headers["Authorization"] = f"Bearer {token}"
+        return margin
 
     def _ensure_token(self) -> None:
         if self._token is None or self._clock() >= self._refresh_at:

@@ -1,9 +1,10 @@
 """Pure functions: one Auvo API record (a plain dict) -> one warehouse row.
 
 No HTTP, no SQL, no Airflow. Tolerant of what the API really sends (auvo-api.md §2, §6.3):
-``userID``/``userId``, ``id``/``customerId``, ``description``/``name``, ``""`` and
-``0001-01-01T00:00:00`` for "no date", pt-BR money strings (``"2.500.000,00"``), decimal strings
-(``"3.41111111111111"``) and offset-less local timestamps (America/Sao_Paulo).
+``userID``/``userId``, ``id``/``customerId``, ``description``/``name``. The values themselves
+(``""`` and ``0001-01-01T00:00:00`` for "no date", pt-BR money ``"2.500.000,00"``, decimal
+strings ``"3.41111111111111"``, offset-less local timestamps) are read by ``sync_apis.values``
+with Auvo's rules (``values.AUVO``); this module decides what an unreadable one costs.
 
 What a bad value costs (docs: README "Bad records"):
 
@@ -20,20 +21,14 @@ What a bad value costs (docs: README "Bad records"):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from sync_apis import LOCAL_TZ
 from sync_apis.auvo.streams import Column, Kind, Stream
 from sync_apis.rejected import Rejected
-
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
-_ZERO_DATES = ("0001-01-01T00:00:00", "0001-01-01 00:00:00", "0001-01-01")
-_CURRENCY = re.compile(r"^\s*(?:R\$)?\s*")
-
+from sync_apis.values import AUVO
 
 # --------------------------------------------------------------------------- field lookup
 
@@ -73,133 +68,28 @@ def first_present(record: Mapping[str, Any], sources: tuple[str, ...]) -> Any:
 # --------------------------------------------------------------------------- scalars
 
 
-def to_text(value: Any) -> str | None:
-    if value is None or isinstance(value, dict | list):
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    return text if text.strip() else None  # the API's "" means "not set" (design.md)
+def _lenient(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Auvo's price of an unreadable value: NULL, the original stays in ``raw`` (module docstring)."""
 
-
-def to_int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else None
-    if isinstance(value, str):
-        text = value.strip()
-        if re.fullmatch(r"[+-]?\d+", text):
-            return int(text)
-        number = to_decimal(text)
-        if number is not None and number == number.to_integral_value():
-            return int(number)
-    return None
-
-
-def to_bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        folded = value.strip().lower()
-        if folded in ("true", "1", "sim", "s", "yes"):
-            return True
-        if folded in ("false", "0", "não", "nao", "n", "no"):
-            return False
-    return None
-
-
-def to_decimal(value: Any) -> Decimal | None:
-    """A decimal from a JSON number or a string in either convention.
-
-    ``"3.41111111111111"`` (dot decimal, as ``durationDecimal``) and ``"1.234,5"`` (pt-BR) both
-    work: when a comma is present it is the decimal separator and dots group thousands.
-    """
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float | Decimal):
+    def convert(value: Any) -> Any:
         try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            return None
-        return number if number.is_finite() else None
-    if not isinstance(value, str):
-        return None
-    text = _CURRENCY.sub("", value).replace(" ", "").replace("\u00a0", "")
-    if not text:
-        return None
-    if "," in text:
-        text = text.replace(".", "").replace(",", ".")
-    elif text.count(".") > 1:
-        text = text.replace(".", "")  # "2.500.000": only thousands separators
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
-
-
-def to_money(value: Any) -> Decimal | None:
-    """pt-BR money: ``"0,00"``, ``"2.500.000,00"``, ``"R$ 6,00"``; JSON numbers as they are.
-
-    The one ambiguous spelling, a single dot followed by exactly three digits and no comma
-    (``"2.500"``), is read the pt-BR way (2500): money in this API is pt-BR text or a JSON number.
-    """
-    if isinstance(value, str):
-        text = _CURRENCY.sub("", value).strip()
-        if re.fullmatch(r"-?\d{1,3}\.\d{3}", text):
-            text = text.replace(".", "")
-        return to_decimal(text)
-    return to_decimal(value)
-
-
-def to_float(value: Any) -> float | None:
-    number = to_decimal(value)
-    return float(number) if number is not None else None
-
-
-def to_timestamptz(value: Any) -> datetime | None:
-    """An aware datetime; offset-less API times are America/Sao_Paulo local (§1.2, §2).
-
-    Both ``T`` and space separators occur (login ``expiration``, segment ``registrationDate``);
-    ``""`` and ``0001-01-01T00:00:00`` mean "no date".
-    """
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        moment = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        text = value.strip()
-        if not text or text in _ZERO_DATES or text.startswith("0001-01-01"):
-            return None
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        try:
-            moment = datetime.fromisoformat(text)
+            return read(value)
         except ValueError:
             return None
-    else:
-        return None
-    if moment.year <= 1:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=SAO_PAULO)
-    return moment
+
+    return convert
 
 
+# One reader per column kind, all from values.py with Auvo's rules (values.AUVO).
 CONVERTERS: dict[Kind, Callable[[Any], Any]] = {
-    "bigint": to_int,
-    "int": to_int,
-    "text": to_text,
-    "bool": to_bool,
-    "float": to_float,
-    "numeric": to_decimal,
-    "money": to_money,
-    "timestamptz": to_timestamptz,
+    "bigint": _lenient(AUVO.integer),
+    "int": _lenient(AUVO.integer),
+    "text": _lenient(AUVO.text),
+    "bool": _lenient(AUVO.boolean),
+    "float": _lenient(AUVO.number),
+    "numeric": _lenient(AUVO.decimal),
+    "money": _lenient(AUVO.money),
+    "timestamptz": _lenient(AUVO.timestamp),
 }
 
 
@@ -225,20 +115,15 @@ def convert(column: Column, record: Mapping[str, Any]) -> Any:
     return in_range(column, CONVERTERS[column.kind](first_present(record, column.sources)))
 
 
-def is_no_date(value: Any) -> bool:
-    """Absent, ``""`` or Auvo's ``0001-01-01T00:00:00``: "not set", not an error."""
-    if value is None:
-        return True
-    return isinstance(value, str) and (not value.strip() or value.strip().startswith("0001-01-01"))
-
-
 def stamp_problem(stream: Stream, record: Mapping[str, Any]) -> str | None:
     """Why the record's day or cursor stamp is unusable, or None (see the module docstring)."""
     for name in (stream.day_field, stream.cursor_field):
         if name is None:
             continue
         raw = field(record, name)
-        if not is_no_date(raw) and to_timestamptz(raw) is None:
+        try:
+            AUVO.timestamp(raw)  # absent, "" or the zero date: None, not a problem
+        except ValueError:
             return f"unreadable {name}: {raw!r}"[:300]
     return None
 
@@ -256,11 +141,11 @@ def parse_key(stream: Stream, record: Any) -> int | str:
         raise Rejected(f"missing key ({'/'.join(key.sources)})", record)
     if key.kind == "text":
         # GUID keys (products, services); a numeric id under the doc's field names is kept as text.
-        text = to_text(value) if not isinstance(value, bool) else None
+        text = CONVERTERS["text"](value) if not isinstance(value, bool) else None
         if text is None or text.strip() in ("", "00000000-0000-0000-0000-000000000000"):
             raise Rejected(f"unusable key {key.sources[0]}={value!r}", record)
         return text.strip()
-    number = to_int(value)
+    number = CONVERTERS["bigint"](value)
     if number is None or number <= 0 or number > INT_LIMITS["bigint"]:
         raise Rejected(f"unusable key {key.sources[0]}={value!r}", record)
     return number
@@ -278,12 +163,12 @@ def to_row(stream: Stream, record: Any) -> tuple[Any, ...]:
 
 
 def local_time(value: Any) -> datetime | None:
-    """Shortcut for window filters: an API time string as an aware datetime."""
-    return to_timestamptz(value)
+    """For window filters: an API time string as an aware datetime, None when unreadable."""
+    return CONVERTERS["timestamptz"](value)
 
 
 def api_time(moment: datetime) -> str:
     """A filter value in the API's format: local ``yyyy-MM-ddTHH:mm:ss``, no offset."""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(SAO_PAULO).replace(tzinfo=None)
+        moment = moment.astimezone(LOCAL_TZ).replace(tzinfo=None)
     return moment.replace(microsecond=0).isoformat()

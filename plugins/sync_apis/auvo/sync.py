@@ -1,4 +1,4 @@
-"""The generic extract-and-load loop for Auvo streams, and the bodies of the DAG's tasks.
+"""The generic extract-and-load loop for Auvo streams (``auvo/dag_tasks.py`` adapts it to Airflow).
 
 One stream task = one ``open_load`` transaction: pages are parsed and COPYed into a staging
 table as they arrive, merged once, then bookkeeping (watermark, deletions, the sync_runs row)
@@ -51,6 +51,7 @@ from sync_apis.empty_days import (
 from sync_apis.http import ApiError, HttpPolicy, Pacer, TokenBucket
 from sync_apis.loop import Feed
 from sync_apis.progress import Progress
+from sync_apis.ratelimit import pacer_for
 from sync_apis.warehouse import Load, RunInfo, RunSummary, Stage, open_load
 
 log = logging.getLogger(__name__)
@@ -408,7 +409,7 @@ def sync_stream(
     return StreamResult(summary, complete, announce([warning], logger))
 
 
-# --------------------------------------------------------------------------- task bodies
+# --------------------------------------------------------------------------- building blocks of a task
 
 
 def make_hook(
@@ -421,78 +422,12 @@ def make_hook(
     logger: Any = log,
 ) -> AuvoHook:
     policy = HttpPolicy(read_timeout=read_timeout_s, backoff_base=backoff_base_s, max_attempts=max_attempts)
-    return AuvoHook(
-        auvo_conn_id, policy=policy, pacer=process_pacer(per_task_rate(budget_per_minute)), logger=logger
-    )
+    pacer = pacer_for("auvo", conn_id=auvo_conn_id, fallback=process_pacer(per_task_rate(budget_per_minute)))
+    return AuvoHook(auvo_conn_id, policy=policy, pacer=pacer, logger=logger)
 
 
 def window_for(day: date, overlap_minutes: float, task_range: TaskRange | None = None) -> Window:
-    from sync_apis.dag_defaults import day_bounds
+    from sync_apis.localday import day_bounds
 
     start, end = day_bounds(day)
     return Window(day, start, end, timedelta(minutes=float(overlap_minutes)), task_range or TaskRange())
-
-
-def task_range_of(params: Any) -> TaskRange:
-    """The run's taskDate range from its Params (the defaults when a Param is absent)."""
-    default = TaskRange()
-    return TaskRange(
-        days_back=int(params.get("task_days_back", default.days_back)),
-        days_ahead=int(params.get("task_days_ahead", default.days_ahead)),
-        window_days=int(params.get("task_window_days", default.window_days)),
-    )
-
-
-def _db_conn() -> Any:
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-    from sync_apis.config import conn_id
-
-    return PostgresHook(postgres_conn_id=conn_id("sync_apis_db")).get_conn()
-
-
-def apply_schema_task(context: Any, logger: Any = log) -> str:
-    """Apply include/sql/auvo (after sync_meta), then adopt any tables left by the old script."""
-    from sync_apis.auvo.legacy import adopt_legacy
-    from sync_apis.sql_files import sql_files
-    from sync_apis.warehouse import run_schema_files
-
-    conn = _db_conn()
-    try:
-        conn.autocommit = True
-        applied = run_schema_files(conn, sql_files("auvo"))
-        ti = context["ti"]
-        adopted = adopt_legacy(conn, str(context["run_id"]), str(ti.dag_id), str(ti.task_id), logger)
-    finally:
-        conn.close()
-    line = f"applied {len(applied)} schema files; " + (
-        "; ".join(adopted) if adopted else "no legacy tables to adopt"
-    )
-    logger.info("%s", line)
-    return line
-
-
-def sync_stream_task(stream_name: str, context: Any, logger: Any = log) -> str:
-    """Body of one mapped stream task: the run's day, its Params, one transaction."""
-    from sync_apis.config import conn_id
-    from sync_apis.dag_defaults import run_day
-    from sync_apis.empty_days import configured_thresholds
-
-    params = context["params"]
-    day = run_day(context)
-    window = window_for(day, params.get("overlap_minutes", 10), task_range_of(params))
-    hook = make_hook(
-        conn_id("auvo_api"),
-        budget_per_minute=float(params.get("api_budget_per_minute", API_BUDGET_PER_MINUTE)),
-        backoff_base_s=float(params.get("backoff_base_s", 5.0)),
-        max_attempts=int(params.get("max_attempts", 6)),
-        read_timeout_s=float(params.get("read_timeout_s", READ_TIMEOUT_S)),
-        logger=logger,
-    )
-    run = RunInfo.from_context(context, source=SOURCE, stream=stream_name, day=day)
-    conn = _db_conn()
-    try:
-        result = sync_stream(conn, hook, stream_name, window, run, logger, configured_thresholds())
-    finally:
-        conn.close()
-    return result.line()

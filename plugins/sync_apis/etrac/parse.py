@@ -1,10 +1,11 @@
 """e-Track records -> warehouse rows. Pure functions on plain dicts: no HTTP, no SQL, no Airflow.
 
-The API's value formats are largely undocumented (see docs/etrac-api.md §3), so every parser
-here is tolerant: dates as ``DD/MM/YYYY HH:MM:SS``, ``YYYY-MM-DD HH:MM:SS``, ISO with ``T``
-or ``DD-MM-YYYY``; offset-less times are America/Sao_Paulo local time; numbers may carry units
-(``"42 km/h"``, ``"12,6 V"``) and Brazilian separators (``"1.234,5"``, ``"123.456 km"``); plates
-come with or without a hyphen.
+The API's value formats are largely undocumented (see docs/etrac-api.md §3), so every value is
+read tolerantly by ``sync_apis.values`` with e-Track's rules (``values.ETRAC``): dates as
+``DD/MM/YYYY HH:MM:SS``, ``YYYY-MM-DD HH:MM:SS``, ISO with ``T`` or ``DD-MM-YYYY``; offset-less
+times are local time (``sync_apis.LOCAL_TZ``); numbers may carry units (``"42 km/h"``,
+``"12,6 V"``) and Brazilian separators (``"1.234,5"``, ``"123.456 km"``); placeholders such as
+``"-"`` mean "nothing". Plates come with or without a hyphen (``normalize_plate``, here).
 
 What a bad value costs, per table (a value "cannot be read": an impossible date such as
 ``31/02/2025`` or ``2025-13-45T99:00:00``, ``"abc"`` as a number, an object or list where a
@@ -27,187 +28,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from sync_apis import LOCAL_TZ as SAO_PAULO  # the row builders' default zone (the one constant)
 from sync_apis.http import json_kind
 from sync_apis.rejected import Rejected
+from sync_apis.values import ETRAC
 
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
-
-
-# --------------------------------------------------------------------------- scalar values
-
-# Values the API uses for "nothing here".
-_EMPTY_STRINGS = frozenset({"", "null", "none", "-", "--", "n/a"})
-_EMPTY_DATES = ("0001-01-01", "01/01/0001", "0000-00-00", "00/00/0000")
-
-
-def is_empty(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        text = value.strip()
-        return text.lower() in _EMPTY_STRINGS
-    return False
-
-
-def clean_text(value: Any) -> str | None:
-    """Trimmed text, or None for empty values. Non-strings (e.g. a numeric ``frota``) become text."""
-    if is_empty(value):
-        return None
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value).strip()
-    return text or None
-
-
-_DATETIME_FORMATS = (
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%d-%m-%Y %H:%M:%S",
-    "%d-%m-%Y %H:%M",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y/%m/%d %H:%M:%S",
-)
-_DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d", "%Y/%m/%d")
-_FRACTION = re.compile(r"^(?P<base>.*\d{2}:\d{2}:\d{2})[.,](?P<frac>\d{1,9})$")
-
-
-def parse_datetime(value: Any, tz: tzinfo = SAO_PAULO) -> datetime | None:
-    """A timezone-aware datetime; strings without an offset are local time in ``tz``.
-
-    Returns None for empty values (including ``0001-01-01T00:00:00``); raises ValueError for
-    anything else it cannot read.
-    """
-    if is_empty(value):
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=tz)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=tz)
-    if not isinstance(value, str):
-        raise ValueError(f"not a date-time: {value!r}")
-    text = " ".join(value.strip().split())
-    if text.startswith(_EMPTY_DATES):
-        return None
-    # ISO 8601 (with T, fractions, Z or an offset) first: it is the only form carrying a zone.
-    if re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d", text):
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            parsed = None
-        if parsed is not None:
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
-    match = _FRACTION.match(text)
-    micros = 0
-    if match:
-        text = match.group("base")
-        micros = int(match.group("frac")[:6].ljust(6, "0"))
-    for fmt in _DATETIME_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).replace(microsecond=micros, tzinfo=tz)
-        except ValueError:
-            continue
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=tz)
-        except ValueError:
-            continue
-    raise ValueError(f"unrecognised date-time {value!r}")
-
-
-def parse_date(value: Any) -> date | None:
-    """A calendar date from any of the accepted date or date-time forms."""
-    parsed = parse_datetime(value)
-    return parsed.date() if parsed is not None else None
-
-
-_NUMBER_CHARS = re.compile(r"[-+]?[\d.,]+")
-_DOT_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(\.\d{3})+$")
-
-
-def parse_number(value: Any, *, dot_groups_thousands: bool = False) -> float | None:
-    """A float from a number or a string with units and Brazilian or English separators.
-
-    ``"42 km/h"`` -> 42, ``"12,6 V"`` -> 12.6, ``"1.234,5"`` -> 1234.5, ``"-19.9166813"`` ->
-    -19.9166813. A lone dot is ambiguous (``"12.6 V"`` vs ``"123.456 km"``): it is a decimal
-    point unless ``dot_groups_thousands`` is set (fields documented as integers: odometer,
-    hour-meter) and every group after a dot has exactly three digits.
-    """
-    if is_empty(value):
-        return None
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if isinstance(value, int | float):
-        return float(value)
-    if not isinstance(value, str):
-        raise ValueError(f"not a number: {value!r}")
-    text = value.strip().replace("\u00a0", "").replace(" ", "")
-    match = _NUMBER_CHARS.search(text)
-    if match is None:
-        raise ValueError(f"no number in {value!r}")
-    if text[: match.start()].strip() not in ("", "R$"):
-        raise ValueError(f"unexpected text before the number in {value!r}")
-    number = match.group(0)
-    if "," in number and "." in number:
-        # Whichever separator comes last is the decimal one.
-        if number.rfind(",") > number.rfind("."):
-            number = number.replace(".", "").replace(",", ".")
-        else:
-            number = number.replace(",", "")
-    elif "," in number:
-        # "1,234,567" is English thousands; a single comma is the Brazilian decimal mark.
-        number = number.replace(",", "") if number.count(",") > 1 else number.replace(",", ".")
-    elif number.count(".") > 1 or (dot_groups_thousands and _DOT_THOUSANDS.match(number)):
-        number = number.replace(".", "")
-    try:
-        return float(number)
-    except ValueError as exc:
-        raise ValueError(f"unreadable number {value!r}") from exc
-
-
-_TRUE = frozenset({"1", "true", "t", "on", "sim", "s", "ligada", "ligado", "yes", "y"})
-_FALSE = frozenset({"0", "false", "f", "off", "nao", "não", "n", "desligada", "desligado", "no"})
-
-
-def parse_bool(value: Any) -> bool | None:
-    if is_empty(value):
-        return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        if value in (0, 1):
-            return bool(value)
-        raise ValueError(f"not a 1/0 flag: {value!r}")
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(f"not a 1/0 flag: {value!r}")
-
-
-def parse_duration(value: Any) -> timedelta | None:
-    """``"01:11:35"`` (hours may exceed 24), ``"01:11"`` or a number of seconds."""
-    if is_empty(value):
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=float(value))
-    text = str(value).strip()
-    match = re.fullmatch(r"(-)?(\d+):(\d{1,2})(?::(\d{1,2}))?", text)
-    if match is None:
-        raise ValueError(f"unreadable duration {value!r}")
-    sign, hours, minutes, seconds = match.groups()
-    delta = timedelta(hours=int(hours), minutes=int(minutes), seconds=int(seconds or 0))
-    return -delta if sign else delta
+# --------------------------------------------------------------------------- plates and request dates
 
 
 def normalize_plate(value: Any) -> str | None:
     """``"abc-1d23"`` / ``" ABC 1D23 "`` -> ``"ABC1D23"``; None when empty or not a plate."""
-    if is_empty(value):
+    if ETRAC.is_empty(value):
         return None
     plate = re.sub(r"[\s\-.]", "", str(value)).upper()
     if not plate or not plate.isalnum() or len(plate) > 16:
@@ -237,15 +69,16 @@ class _Fields:
 
     def text(self, name: str) -> str | None:
         raw = self.record.get(name)
-        if isinstance(raw, Mapping | list):  # an object where text belongs: not "{'a': 1}"
+        try:
+            return ETRAC.text(raw)  # an object where text belongs raises: not "{'a': 1}"
+        except ValueError:
             self.invalid[name] = raw
             return None
-        return clean_text(raw)
 
     def number(self, name: str, *, dot_groups_thousands: bool = False) -> float | None:
         raw = self.record.get(name)
         try:
-            return parse_number(raw, dot_groups_thousands=dot_groups_thousands)
+            return ETRAC.number(raw, dot_groups_thousands=dot_groups_thousands)
         except ValueError:
             self.invalid[name] = raw
             return None
@@ -253,7 +86,7 @@ class _Fields:
     def flag(self, name: str) -> bool | None:
         raw = self.record.get(name)
         try:
-            return parse_bool(raw)
+            return ETRAC.boolean(raw)
         except ValueError:
             self.invalid[name] = raw
             return None
@@ -261,7 +94,7 @@ class _Fields:
     def moment(self, name: str, tz: tzinfo) -> datetime | None:
         raw = self.record.get(name)
         try:
-            return parse_datetime(raw, tz)
+            return ETRAC.timestamp(raw, tz)
         except ValueError:
             self.invalid[name] = raw
             return None
@@ -269,7 +102,7 @@ class _Fields:
     def duration(self, name: str) -> timedelta | None:
         raw = self.record.get(name)
         try:
-            return parse_duration(raw)
+            return ETRAC.duration(raw)
         except ValueError:
             self.invalid[name] = raw
             return None
@@ -283,10 +116,10 @@ def _as_record(record: Any) -> Mapping[str, Any]:
 
 def _required_moment(fields: _Fields, name: str, tz: tzinfo) -> datetime:
     raw = fields.record.get(name)
-    if is_empty(raw):
+    if ETRAC.is_empty(raw):
         raise Rejected(f"missing {name}")
     try:
-        value = parse_datetime(raw, tz)
+        value = ETRAC.timestamp(raw, tz)
     except ValueError:
         raise Rejected(f"unreadable {name}: {raw!r}") from None
     if value is None:
@@ -296,12 +129,10 @@ def _required_moment(fields: _Fields, name: str, tz: tzinfo) -> datetime:
 
 def _coordinate(fields: _Fields, name: str, limit: float) -> float:
     raw = fields.record.get(name)
-    if is_empty(raw):
+    if ETRAC.is_empty(raw):
         raise Rejected(f"missing {name}")
     try:
-        if isinstance(raw, bool):
-            raise ValueError("a boolean is no coordinate")
-        value = parse_number(raw)
+        value = ETRAC.number(raw)  # a boolean is no coordinate: it raises
     except ValueError:
         raise Rejected(f"unreadable {name}: {raw!r}") from None
     if value is None or not -limit <= value <= limit:
@@ -311,9 +142,9 @@ def _coordinate(fields: _Fields, name: str, limit: float) -> float:
 
 def _plate(record: Mapping[str, Any], fallback: str | None) -> str:
     raw = record.get("placa")
-    plate = normalize_plate(raw) if not is_empty(raw) else normalize_plate(fallback)
+    plate = normalize_plate(raw) if not ETRAC.is_empty(raw) else normalize_plate(fallback)
     if plate is None:
-        raise Rejected("missing placa" if is_empty(raw) else f"unreadable placa: {raw!r}")
+        raise Rejected("missing placa" if ETRAC.is_empty(raw) else f"unreadable placa: {raw!r}")
     return plate
 
 
@@ -443,7 +274,7 @@ def trip_row(record: Any, *, plate: str | None = None, tz: tzinfo = SAO_PAULO) -
 
 def error_message(payload: Any) -> str | None:
     """The API's ``erro`` text when the body is an error (whatever the HTTP status)."""
-    if isinstance(payload, Mapping) and not is_empty(payload.get("erro")):
+    if isinstance(payload, Mapping) and not ETRAC.is_empty(payload.get("erro")):
         return str(payload["erro"]).strip()
     return None
 

@@ -1,8 +1,8 @@
-"""The bodies of etrac_daily's tasks. The DAG file only wires these.
+"""The work of etrac_daily's tasks (the DAG file wires ``etrac/dag_tasks.py``, which calls these).
 
 Each ``load_*`` function does one task's work given explicit collaborators (a psycopg
-connection, an EtracHook, RunInfo), so tests can drive it directly or in a subprocess; the
-``*_task`` functions adapt them to an Airflow context.
+connection, an EtracHook, RunInfo), so tests can drive it directly or in a subprocess;
+``sync_apis.etrac.dag_tasks`` adapts them to an Airflow context.
 
 Every load is one transaction (``sync_apis.warehouse.open_load``) driven by the one loop
 (``sync_apis.loop.Feed``) over the stream table (``etrac/streams.py``): the API's
@@ -16,14 +16,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import partial
 from typing import Any
 
 from psycopg import sql
 
-from sync_apis import retention
-from sync_apis.dag_defaults import run_day
 from sync_apis.empty_days import (
     NEAREST_LIMIT,
     DayWarning,
@@ -37,15 +35,14 @@ from sync_apis.empty_days import (
 )
 from sync_apis.etrac import parse
 from sync_apis.etrac.hook import EtracHook
-from sync_apis.etrac.pacing import configured_requests_per_minute
 from sync_apis.etrac.routes import compute_routes
 from sync_apis.etrac.streams import POSITIONS, SOURCE, TERMINALS, TRIPS
-from sync_apis.http import HttpPolicy
 from sync_apis.localday import day_bounds
 from sync_apis.loop import Feed
 from sync_apis.progress import Progress
 from sync_apis.rejected import Rejected
 from sync_apis.sql_files import query
+from sync_apis.values import ETRAC
 from sync_apis.warehouse import MergeResult, RunInfo, RunSummary, Stage, open_load
 
 log = logging.getLogger(__name__)
@@ -123,7 +120,7 @@ def load_latest(conn: Any, hook: EtracHook, run: RunInfo, thresholds: Thresholds
             return f"position: {exc.reason}", record
 
         terminal_rows = terminals.rows(records, terminal, lambda exc, r: (exc.reason, _reject_raw(r, None)))
-        fixes = [r for r in vehicles if not parse.is_empty(r.get("data_transmissao"))]
+        fixes = [r for r in vehicles if not ETRAC.is_empty(r.get("data_transmissao"))]
         position_rows = positions.rows(fixes, position, position_note)
         # One lock order for every writer (concurrent backfill runs upsert the same vehicles).
         terminals.copy(sorted(terminal_rows, key=TERMINALS.key_of))
@@ -356,102 +353,3 @@ def load_routes(conn: Any, run: RunInfo, day: date) -> str:
         load.finish(requests=0, pages=0, retries=0, rows_received=routes_total)
     progress.step(1, rows=routes_total)
     return progress.summary(routes=routes_total, inserted=inserted, updated=updated)
-
-
-def warehouse_connection() -> Any:
-    """A psycopg 3 connection to the warehouse (connection id overridable by Variable)."""
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-    from sync_apis.config import conn_id
-
-    return PostgresHook(postgres_conn_id=conn_id("sync_apis_db")).get_conn()
-
-
-def etrac_hook(requests_per_minute: float | None) -> EtracHook:
-    from sync_apis.config import conn_id
-
-    rpm = requests_per_minute if requests_per_minute and requests_per_minute > 0 else None
-    return EtracHook(conn_id("etrac_api"), policy=HttpPolicy(requests_per_minute=rpm), logger=log)
-
-
-# --------------------------------------------------------------------------- Airflow adapters
-
-
-def _param(context: Any, name: str, default: Any) -> Any:
-    value = (context.get("params") or {}).get(name, default)
-    return default if value is None else value
-
-
-def etrac_retention() -> retention.Retention:
-    """``[sync_apis] etrac_retention_days`` (default 90; 0 or empty = unknown), read at task time."""
-    return retention.configured(SOURCE, "e-Track", RETENTION_OPTION, DEFAULT_RETENTION_DAYS)
-
-
-def latest_task(**context: Any) -> str:
-    """E1 for the run. E1 answers *today's* last positions whatever the run's day, so a backfill
-    of days within the retention still runs it: it is one request, it keeps the vehicle list
-    ``plan`` reads current (a fresh warehouse has no other), and it never rewrites history
-    (positions merge only new fixes, terminals only newer ones). A day beyond the retention is
-    refused here, the run's first API task, before any request: nothing downstream runs."""
-    from sync_apis.empty_days import configured_thresholds
-
-    day = run_day(context)
-    run = RunInfo.from_context(context, source=SOURCE, stream="latest", day=day)
-    with warehouse_connection() as conn:
-        retention.refuse_beyond(conn, etrac_retention(), day, datetime.now(UTC), run)
-        hook = etrac_hook(_param(context, "requests_per_minute", configured_requests_per_minute()))
-        try:
-            return load_latest(conn, hook, run, configured_thresholds())
-        finally:
-            hook.close()
-
-
-def plan_task(**context: Any) -> list[list[str]]:
-    """Chunks of plates for the mapped history task (a small list: plates only)."""
-    with warehouse_connection() as conn:
-        plates = plan_plates(conn, _param(context, "plates", []))
-    size = int(_param(context, "chunk_size", DEFAULT_CHUNK_SIZE))
-    chunks = chunked(plates, size)
-    log.info(
-        "e_track plan %s: %d plates in %d chunks of up to %d",
-        run_day(context),
-        len(plates),
-        len(chunks),
-        size,
-    )
-    return chunks
-
-
-def history_task(plates: list[str], **context: Any) -> str:
-    """One chunk's history. Checks the retention again: this task can be cleared and run alone."""
-    from sync_apis.empty_days import configured_thresholds
-
-    day = run_day(context)
-    positions_run = RunInfo.from_context(context, source=SOURCE, stream="positions", day=day)
-    trips_run = RunInfo.from_context(context, source=SOURCE, stream="trips", day=day)
-    kept = etrac_retention()
-    now = datetime.now(UTC)
-    with warehouse_connection() as conn:
-        reach = retention.refuse_beyond(conn, kept, day, now, positions_run, trips_run)
-        edge_note = kept.edge_note(day, now) if reach is retention.Reach.EDGE else None
-        hook = etrac_hook(_param(context, "requests_per_minute", configured_requests_per_minute()))
-        try:
-            return load_history(
-                conn,
-                hook,
-                positions_run,
-                trips_run,
-                day,
-                normalize_plates(plates),
-                thresholds=configured_thresholds(),
-                edge_note=edge_note,
-            )
-        finally:
-            hook.close()
-
-
-def routes_task(**context: Any) -> str:
-    day = run_day(context)
-    run = RunInfo.from_context(context, source=SOURCE, stream="routes", day=day)
-    with warehouse_connection() as conn:
-        return load_routes(conn, run, day)

@@ -1,4 +1,8 @@
-"""parse.py on literal inputs, the ugly ones included (auvo-api.md §2, §6.3)."""
+"""parse.py on literal inputs, the ugly ones included (auvo-api.md §2, §6.3).
+
+The column readers are ``sync_apis.values`` with Auvo's rules, made lenient (unreadable -> NULL):
+these cases pin what an Auvo column gets; tests/unit/test_values.py covers the readers themselves.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ SP = timezone(timedelta(hours=-3))
     ],
 )
 def test_money(text, expected):
-    assert parse.to_money(text) == expected
+    assert parse.CONVERTERS["money"](text) == expected
 
 
 @pytest.mark.parametrize(
@@ -47,7 +51,7 @@ def test_money(text, expected):
     ],
 )
 def test_decimal(text, expected):
-    assert parse.to_decimal(text) == expected
+    assert parse.CONVERTERS["numeric"](text) == expected
 
 
 @pytest.mark.parametrize(
@@ -67,14 +71,14 @@ def test_decimal(text, expected):
     ],
 )
 def test_local_timestamps(value, expected):
-    got = parse.to_timestamptz(value)
+    got = parse.CONVERTERS["timestamptz"](value)
     assert got == expected
     if got is not None:
         assert got.utcoffset() is not None
 
 
 def test_local_time_is_sao_paulo_utc_minus_3():
-    got = parse.to_timestamptz("2025-03-10T00:00:00")
+    got = parse.CONVERTERS["timestamptz"]("2025-03-10T00:00:00")
     assert got is not None and got.utcoffset() == timedelta(hours=-3)
 
 
@@ -83,7 +87,7 @@ def test_local_time_is_sao_paulo_utc_minus_3():
     [(1, 1), ("42", 42), (" 7 ", 7), (3.0, 3), (3.5, None), ("", None), (True, None), ("x", None)],
 )
 def test_int(value, expected):
-    assert parse.to_int(value) == expected
+    assert parse.CONVERTERS["bigint"](value) == expected
 
 
 @pytest.mark.parametrize(
@@ -100,15 +104,15 @@ def test_int(value, expected):
     ],
 )
 def test_bool(value, expected):
-    assert parse.to_bool(value) is expected
+    assert parse.CONVERTERS["bool"](value) is expected
 
 
 def test_text_treats_empty_as_null_and_keeps_numbers():
-    assert parse.to_text("") is None
-    assert parse.to_text("   ") is None
-    assert parse.to_text(10000) == "10000"
-    assert parse.to_text({"a": 1}) is None
-    assert parse.to_text("Cliente A") == "Cliente A"
+    assert parse.CONVERTERS["text"]("") is None
+    assert parse.CONVERTERS["text"]("   ") is None
+    assert parse.CONVERTERS["text"](10000) == "10000"
+    assert parse.CONVERTERS["text"]({"a": 1}) is None
+    assert parse.CONVERTERS["text"]("Cliente A") == "Cliente A"
 
 
 def _columns(stream, row):

@@ -43,7 +43,7 @@ def test_nonsense_ranges_are_refused(bad):
 
 
 def test_the_params_defaults_come_from_sync_apis_config(monkeypatch):
-    from sync_apis.auvo.sync import task_range_of
+    from sync_apis.auvo.dag_tasks import task_range_of
     from sync_apis.auvo.task_range import configured_default
 
     assert configured_default("task_days_back") == 400

@@ -6,10 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from sync_apis import LOCAL_TZ as SAO_PAULO
 from sync_apis.etrac import parse
-from sync_apis.etrac.parse import SAO_PAULO
 from sync_apis.etrac.streams import POSITIONS, TERMINALS, TRIPS, Stream
 from sync_apis.rejected import Rejected
+from sync_apis.values import ETRAC
 
 LOCAL_1432 = datetime(2025, 11, 15, 14, 32, 10, tzinfo=SAO_PAULO)
 
@@ -28,38 +29,38 @@ LOCAL_1432 = datetime(2025, 11, 15, 14, 32, 10, tzinfo=SAO_PAULO)
     ],
 )
 def test_datetimes_in_every_accepted_form_are_the_same_instant(text: str) -> None:
-    parsed = parse.parse_datetime(text)
+    parsed = ETRAC.timestamp(text)
     assert parsed is not None and parsed.tzinfo is not None
     assert parsed == LOCAL_1432
     assert parsed.astimezone(UTC) == datetime(2025, 11, 15, 17, 32, 10, tzinfo=UTC)
 
 
 def test_offsetless_times_are_sao_paulo_local() -> None:
-    parsed = parse.parse_datetime("10/03/2025 00:00:00")
+    parsed = ETRAC.timestamp("10/03/2025 00:00:00")
     assert parsed is not None
     assert parsed.utcoffset() == timedelta(hours=-3)
 
 
 def test_fractional_seconds_are_kept() -> None:
-    parsed = parse.parse_datetime("15/11/2025 14:32:10.250")
+    parsed = ETRAC.timestamp("15/11/2025 14:32:10.250")
     assert parsed == LOCAL_1432.replace(microsecond=250000)
 
 
 @pytest.mark.parametrize("text", ["15/11/2025", "15-11-2025", "2025-11-15"])
 def test_plain_dates(text: str) -> None:
-    assert parse.parse_date(text) == date(2025, 11, 15)
-    assert parse.parse_datetime(text) == datetime(2025, 11, 15, tzinfo=SAO_PAULO)
+    assert ETRAC.date(text) == date(2025, 11, 15)
+    assert ETRAC.timestamp(text) == datetime(2025, 11, 15, tzinfo=SAO_PAULO)
 
 
 @pytest.mark.parametrize("text", [None, "", "  ", "0001-01-01T00:00:00", "0001-01-01 00:00:00", "null"])
 def test_empty_dates_are_none(text: str | None) -> None:
-    assert parse.parse_datetime(text) is None
+    assert ETRAC.timestamp(text) is None
 
 
 @pytest.mark.parametrize("text", ["31/02/2025 10:00:00", "yesterday", "15/11/25 14:32", 12345])
 def test_bad_dates_raise(text: object) -> None:
     with pytest.raises(ValueError):
-        parse.parse_datetime(text)
+        ETRAC.timestamp(text)
 
 
 @pytest.mark.parametrize(
@@ -80,25 +81,25 @@ def test_bad_dates_raise(text: object) -> None:
     ],
 )
 def test_numbers(value: object, expected: float) -> None:
-    assert parse.parse_number(value) == pytest.approx(expected)
+    assert ETRAC.number(value) == pytest.approx(expected)
 
 
 def test_dot_is_thousands_only_for_integer_fields() -> None:
-    assert parse.parse_number("123.456 km", dot_groups_thousands=True) == 123456.0
-    assert parse.parse_number("123.456 km") == pytest.approx(123.456)
+    assert ETRAC.number("123.456 km", dot_groups_thousands=True) == 123456.0
+    assert ETRAC.number("123.456 km") == pytest.approx(123.456)
     # a dot followed by other than three digits stays a decimal point even there
-    assert parse.parse_number("123456.7 km", dot_groups_thousands=True) == pytest.approx(123456.7)
+    assert ETRAC.number("123456.7 km", dot_groups_thousands=True) == pytest.approx(123456.7)
 
 
 @pytest.mark.parametrize("value", ["km", "abc 12", "--5x", [1]])
 def test_bad_numbers_raise(value: object) -> None:
     with pytest.raises(ValueError):
-        parse.parse_number(value)
+        ETRAC.number(value)
 
 
 @pytest.mark.parametrize("value", [None, "", " "])
 def test_empty_numbers_are_none(value: object) -> None:
-    assert parse.parse_number(value) is None
+    assert ETRAC.number(value) is None
 
 
 @pytest.mark.parametrize(
@@ -121,15 +122,15 @@ def test_plates(value: object, expected: str | None) -> None:
     [(1, True), (0, False), ("1", True), ("0", False), (True, True), ("ligada", True), (None, None)],
 )
 def test_ignition(value: object, expected: bool | None) -> None:
-    assert parse.parse_bool(value) is expected
+    assert ETRAC.boolean(value) is expected
 
 
 def test_durations() -> None:
-    assert parse.parse_duration("01:11:35") == timedelta(hours=1, minutes=11, seconds=35)
-    assert parse.parse_duration("26:00:01") == timedelta(hours=26, seconds=1)
-    assert parse.parse_duration("") is None
+    assert ETRAC.duration("01:11:35") == timedelta(hours=1, minutes=11, seconds=35)
+    assert ETRAC.duration("26:00:01") == timedelta(hours=26, seconds=1)
+    assert ETRAC.duration("") is None
     with pytest.raises(ValueError):
-        parse.parse_duration("1h11")
+        ETRAC.duration("1h11")
 
 
 def test_request_date_forms() -> None:

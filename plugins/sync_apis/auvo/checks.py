@@ -1,0 +1,65 @@
+"""auvo_daily's data-quality checks, generated from the stream table.
+
+A check that covers every table is built from ``streams.STREAMS`` into its template in
+``include/sql/checks/`` (identifiers through ``psycopg.sql``), so a new entity is checked as soon
+as it has its row in ``streams.py``. The orphan check names the tables it joins and stays a
+plain file. Bound parameters: ``run_id``, ``day_start``, ``day_end`` (and ``max_orphan_ratio``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sync_apis.auvo.streams import STREAMS, Mode
+from sync_apis.auvo.tables import column_for
+from sync_apis.sql_files import SQL_DIR
+
+SCHEMA = "auvo"
+ORPHANS_FILE = "checks/auvo_orphans.sql"
+
+
+def _template(name: str) -> Any:
+    from psycopg import sql
+
+    return sql.SQL((SQL_DIR / "checks" / name).read_text(encoding="utf-8"))
+
+
+def day_totals_sql() -> str:
+    """The live rows of each stream's slice of the run (the day for day-scoped streams, all of
+    them for snapshots) next to the API's totalItems. Updated-since streams record no total."""
+    from psycopg import sql
+
+    counts = []
+    for stream in STREAMS:
+        if stream.mode is Mode.UPDATED_SINCE:
+            continue
+        where: sql.Composable = sql.SQL("deleted_at IS NULL")
+        if stream.mode in (Mode.TASKS, Mode.DAY):
+            in_day = "{col} >= %(day_start)s::timestamptz AND {col} < %(day_end)s::timestamptz"
+            assert stream.day_field is not None  # day-scoped streams have one (streams.py)
+            day = sql.Identifier(column_for(stream, stream.day_field))
+            where = sql.SQL("deleted_at IS NULL AND " + in_day).format(col=day)
+        counts.append(
+            sql.SQL("    SELECT {name}, count(*) FROM {table} WHERE {where}").format(
+                name=sql.Literal(stream.name), table=sql.Identifier(SCHEMA, stream.table), where=where
+            )
+        )
+    query = _template("auvo_day_totals.sql").format(counts=sql.SQL("\n    UNION ALL\n").join(counts))
+    return str(query.as_string(None))
+
+
+def keys_sql() -> str:
+    """One column per stream: its key is present and unique in its table."""
+    from psycopg import sql
+
+    columns = [
+        sql.SQL(
+            "    (SELECT count(*) = count(DISTINCT {key}) AND count(*) = count({key}) FROM {table}) AS {ok}"
+        ).format(
+            key=sql.Identifier(stream.key.name),
+            table=sql.Identifier(SCHEMA, stream.table),
+            ok=sql.Identifier(f"{stream.table}_keys_ok"),
+        )
+        for stream in STREAMS
+    ]
+    return str(_template("auvo_keys.sql").format(columns=sql.SQL(",\n").join(columns)).as_string(None))
