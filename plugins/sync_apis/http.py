@@ -111,6 +111,9 @@ class HttpPolicy:
 
 @dataclass
 class RequestStats:
+    """Requests spent, the one way to count them: a client's running totals, a hook's (the sum
+    of its clients), or what one stream spent (``after - before``, summed with ``+``)."""
+
     requests: int = 0
     retries: int = 0
     backoff_s: float = 0.0
@@ -119,6 +122,26 @@ class RequestStats:
     @property
     def waited_s(self) -> float:
         return self.backoff_s + self.paced_s
+
+    def __add__(self, other: RequestStats) -> RequestStats:
+        return RequestStats(
+            self.requests + other.requests,
+            self.retries + other.retries,
+            self.backoff_s + other.backoff_s,
+            self.paced_s + other.paced_s,
+        )
+
+    def __sub__(self, other: RequestStats) -> RequestStats:
+        return RequestStats(
+            self.requests - other.requests,
+            self.retries - other.retries,
+            self.backoff_s - other.backoff_s,
+            self.paced_s - other.paced_s,
+        )
+
+    def copy(self) -> RequestStats:
+        """A snapshot: a client's ``stats`` keeps counting after it is read."""
+        return self + RequestStats()
 
 
 @dataclass

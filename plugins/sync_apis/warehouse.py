@@ -22,11 +22,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, overload
 
 import psycopg
 from psycopg import sql
@@ -383,11 +383,12 @@ class Stage:
         self.load.deleted += n
         return n
 
-    def delete_missing(self, where: sql.Composable) -> int:
+    def delete_missing(self, where: sql.Composable, params: Mapping[str, Any] | None = None) -> int:
         """Hard-delete target rows matching ``where`` whose key the stage lacks; returns how many.
 
         ``where`` is the scope the staged answer is complete for (e.g. "this plate-day"), written
-        over the target aliased ``t``; rows outside it are never touched. For tables without
+        over the target aliased ``t`` (its values bound from ``params``); rows outside it are never
+        touched. For tables without
         ``deleted_at`` whose source corrects a record by changing its key (e-Track moving a fix's
         coordinates): the stale twin goes. Call it only after a *complete* answer for the scope,
         in the load's transaction, so a failed or cut-short answer removes nothing.
@@ -407,7 +408,8 @@ class Stage:
                 ") AS s WHERE {match}"
             ).format(
                 target=self.table.ident, keys=keys, where=where, stage=self.ident, match=self._same_key()
-            )
+            ),
+            params,
         )
         self.load.deleted += n
         return n
@@ -418,9 +420,9 @@ class Stage:
             sql.SQL("s.{0} = t.{0}").format(sql.Identifier(k)) for k in self.table.key
         )
 
-    def _execute(self, stmt: sql.Composed) -> int:
+    def _execute(self, stmt: sql.Composed, params: Mapping[str, Any] | None = None) -> int:
         with self.load.conn.cursor() as cur:
-            cur.execute(stmt)
+            cur.execute(stmt, params)
             return cur.rowcount
 
 
@@ -529,8 +531,17 @@ class Load:
             row = cur.fetchone()
         return row[0] if row else None
 
-    def set_watermark(self, value: datetime) -> None:
-        """Advance the (source, stream) watermark; an older value (a backfill) never moves it back."""
+    def count_merged(self, result: MergeResult) -> None:
+        """Count rows a merge outside ``Stage`` wrote (e.g. e-Track's routes, computed in SQL)."""
+        self.inserted += result.inserted
+        self.updated += result.updated
+
+    def set_watermark(self, value: datetime, *, stream: str | None = None) -> None:
+        """Advance the (source, stream) watermark; an older value (a backfill) never moves it back.
+
+        ``stream``: another stream of the same source whose watermark this load completes (e-Track's
+        routes task closes the day of ``history``); the load's own by default.
+        """
         if value.tzinfo is None:
             raise ValueError("watermarks are timestamptz: pass an aware datetime")
         with self.conn.cursor() as cur:
@@ -540,7 +551,7 @@ class Load:
                 "ON CONFLICT (source, stream) DO UPDATE "
                 "SET value = EXCLUDED.value, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at "
                 "WHERE sync_meta.watermarks.value < EXCLUDED.value",
-                (self.run.source, self.run.stream, value, self.run.run_id),
+                (self.run.source, stream or self.run.stream, value, self.run.run_id),
             )
 
     def finish(
@@ -639,23 +650,57 @@ def _write_run_row(
         cur.execute(stmt, values)
 
 
+class OpenTransactionError(RuntimeError):
+    """``open_load`` was given a connection inside a transaction it did not open."""
+
+
+@overload
+def open_load(conn: psycopg.Connection[Any], run: RunInfo, /) -> AbstractContextManager[Load]: ...
+
+
+@overload
+def open_load(
+    conn: psycopg.Connection[Any], run: RunInfo, other: RunInfo, /, *more: RunInfo
+) -> AbstractContextManager[tuple[Load, ...]]: ...
+
+
+def open_load(conn: psycopg.Connection[Any], *runs: RunInfo) -> AbstractContextManager[Any]:
+    """One all-or-nothing load: a ``Load`` for one run, a tuple of them (one sync_runs row each,
+    e.g. e-Track's positions and trips of a chunk) for several, all in one transaction.
+
+    On failure every run gets its ``failed`` row with the error, not just the first. The
+    connection must not be inside a transaction already: committing the caller's work here
+    would make it part of (or commit it apart from) the load's all-or-nothing, so that is
+    refused with ``OpenTransactionError`` before anything is written.
+    """
+    if not runs:
+        raise TypeError("open_load needs at least one RunInfo")
+    if len(runs) == 1:
+        return _single(conn, runs[0])
+    return _loads(conn, runs)
+
+
+def open_loads(conn: psycopg.Connection[Any], *runs: RunInfo) -> AbstractContextManager[tuple[Load, ...]]:
+    """``open_load`` for any number of runs, always yielding a tuple (one or more loads)."""
+    return _loads(conn, runs)
+
+
 @contextmanager
-def open_load(conn: psycopg.Connection[Any], run: RunInfo) -> Iterator[Load]:
-    """One all-or-nothing load; on failure the sync_runs row says what went wrong."""
-    with open_loads(conn, run) as (load,):
+def _single(conn: psycopg.Connection[Any], run: RunInfo) -> Iterator[Load]:
+    with _loads(conn, (run,)) as (load,):
         yield load
 
 
 @contextmanager
-def open_loads(conn: psycopg.Connection[Any], *runs: RunInfo) -> Iterator[tuple[Load, ...]]:
-    """Several loads (one sync_runs row each) sharing one all-or-nothing transaction.
-
-    On failure every one of them gets its ``failed`` row: a task loading two streams together
-    (e-Track's positions and trips of a chunk) leaves a record for both, not just the first.
-    """
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        conn.commit()  # conn.transaction() must open a real transaction, not a savepoint
-    conn.autocommit = True
+def _loads(conn: psycopg.Connection[Any], runs: tuple[RunInfo, ...]) -> Iterator[tuple[Load, ...]]:
+    status = conn.info.transaction_status
+    if status != psycopg.pq.TransactionStatus.IDLE:
+        streams = ", ".join(f"{r.source}.{r.stream}" for r in runs)
+        raise OpenTransactionError(
+            f"load of {streams}: the connection is inside a transaction ({status.name}); commit or "
+            "roll it back first (or use an autocommit connection): a load is its own transaction"
+        )
+    conn.autocommit = True  # conn.transaction() then opens a real transaction, not a savepoint
     loads = tuple(Load(conn, run) for run in runs)
     try:
         with conn.transaction():

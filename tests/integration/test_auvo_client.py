@@ -62,7 +62,7 @@ def test_login_is_a_post_body_and_the_token_is_reused(hook_for, auvo_sandbox):
     logins = auvo_sandbox.requests_to("/login")
     assert [(e.method, e.path) for e in logins] == [("POST", "/v2/login")]
     assert hook.logins == 1
-    assert hook.client().session.auth is None  # no Basic auth with the apiKey/apiToken riding along
+    assert hook.client.session.auth is None  # no Basic auth with the apiKey/apiToken riding along
 
 
 def test_an_expired_token_is_renewed_once_and_the_request_repeated(hook_for, auvo_sandbox):

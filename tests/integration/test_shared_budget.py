@@ -38,7 +38,7 @@ HAMMER = """
 import sys, time
 from sync_apis.auvo import sync
 hook = sync.make_hook("auvo_api", budget_per_minute=400, backoff_base_s=float(sys.argv[1]), max_attempts=8)
-hook.client()
+hook.client
 print("ready", flush=True)
 start, stop = map(float, sys.stdin.readline().split())
 time.sleep(max(0.0, start - time.time()))

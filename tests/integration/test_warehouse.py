@@ -345,3 +345,25 @@ def test_a_snapshot_fetched_before_a_newer_write_is_superseded(db, warehouse_url
         assert after.superseded_by() is None
     with open_load(db, run(stream="other", run_id="other")) as unrelated:
         assert unrelated.superseded_by() is None
+
+
+def test_a_callers_open_transaction_is_refused_not_committed(db) -> None:
+    from sync_apis.warehouse import OpenTransactionError
+
+    db.autocommit = False
+    db.execute("INSERT INTO demo.things (thing_id, name, raw, synced_at) VALUES (99, 'caller', '{}', now())")
+    with pytest.raises(OpenTransactionError, match="inside a transaction"), open_load(db, run()):
+        pass
+    db.rollback()  # the caller's work was its own to keep or drop: nothing of it was committed
+    db.autocommit = True
+    assert table(db) == []
+    assert db.execute("SELECT count(*) FROM sync_meta.sync_runs").fetchone()[0] == 0
+
+
+def test_several_runs_share_one_load_and_each_gets_a_failed_row(db) -> None:
+    with pytest.raises(RuntimeError, match="boom"), open_load(db, run("a"), run("b")) as (a, _b):
+        a.stage(THINGS).copy([(1, "x", {})])
+        raise RuntimeError("boom")
+    rows = db.execute("SELECT stream, status FROM sync_meta.sync_runs ORDER BY stream").fetchall()
+    assert rows == [("a", "failed"), ("b", "failed")]
+    assert table(db) == []

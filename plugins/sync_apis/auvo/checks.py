@@ -10,19 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync_apis.auvo.streams import STREAMS, Mode, Stream
+from sync_apis.auvo.streams import STREAMS, Mode
+from sync_apis.auvo.tables import column_for
 from sync_apis.sql_files import SQL_DIR
 
 SCHEMA = "auvo"
 ORPHANS_FILE = "checks/auvo_orphans.sql"
-
-
-def day_column(stream: Stream) -> str:
-    """The warehouse column holding a day-scoped stream's ``day_field``."""
-    for column in (stream.key, *stream.columns):
-        if stream.day_field in column.sources:
-            return column.name
-    raise KeyError(f"{stream.name}: no column for its day field {stream.day_field!r}")
 
 
 def _template(name: str) -> Any:
@@ -43,7 +36,9 @@ def day_totals_sql() -> str:
         where: sql.Composable = sql.SQL("deleted_at IS NULL")
         if stream.mode in (Mode.TASKS, Mode.DAY):
             in_day = "{col} >= %(day_start)s::timestamptz AND {col} < %(day_end)s::timestamptz"
-            where = sql.SQL("deleted_at IS NULL AND " + in_day).format(col=sql.Identifier(day_column(stream)))
+            assert stream.day_field is not None  # day-scoped streams have one (streams.py)
+            day = sql.Identifier(column_for(stream, stream.day_field))
+            where = sql.SQL("deleted_at IS NULL AND " + in_day).format(col=day)
         counts.append(
             sql.SQL("    SELECT {name}, count(*) FROM {table} WHERE {where}").format(
                 name=sql.Literal(stream.name), table=sql.Identifier(SCHEMA, stream.table), where=where

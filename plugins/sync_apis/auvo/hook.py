@@ -36,6 +36,7 @@ from sync_apis.http import (
     HttpPolicy,
     Pacer,
     Reply,
+    RequestStats,
     Verdict,
     mask_secret,
 )
@@ -169,8 +170,9 @@ class AuvoHook(HttpHook):
 
     # -- session --------------------------------------------------------------------------
 
+    @property
     def client(self) -> HttpClient:
-        """The shared HttpClient, built once (one session, one connection pool)."""
+        """The shared HttpClient, built on first use (one session, one connection pool)."""
         if self._client is None:
             session = self.get_conn()
             # HttpHook puts login/password on the session as Basic auth; Auvo authenticates by
@@ -200,23 +202,25 @@ class AuvoHook(HttpHook):
         return self._client
 
     @property
-    def stats(self) -> Any:
-        """Request counters of both clients (requests, retries, backoff_s, paced_s)."""
-        client = self.client()
+    def stats(self) -> RequestStats:
+        """What this hook's requests cost so far, logins included (a snapshot)."""
+        client = self.client
         assert self._login_client is not None
-        main, login = client.stats, self._login_client.stats
-        return type(main)(
-            requests=main.requests + login.requests,
-            retries=main.retries + login.retries,
-            backoff_s=main.backoff_s + login.backoff_s,
-            paced_s=main.paced_s + login.paced_s,
-        )
+        return client.stats + self._login_client.stats
+
+    def close(self) -> None:
+        """Close the HTTP session (shared by both clients); the next request opens a new one."""
+        if self._client is not None:
+            self._client.session.close()
+            self._client = None
+            self._login_client = None
+            self._token = None
 
     # -- auth -----------------------------------------------------------------------------
 
     def login(self) -> None:
         """A bearer token: this worker's shared one when it is still good, else a new login."""
-        self.client()
+        _ = self.client
         assert self._credentials is not None
         if self._worker_cache == "configured":
             self._worker_cache = configured_cache()  # read at task time, never at parse time
@@ -282,7 +286,7 @@ class AuvoHook(HttpHook):
     # -- requests -------------------------------------------------------------------------
 
     def get(self, endpoint: str, params: dict[str, Any] | None = None, *, expect: Expect = ANY_JSON) -> Reply:
-        client = self.client()
+        client = self.client
         self._ensure_token()
         return client.send("GET", endpoint, params=params, expect=expect)
 

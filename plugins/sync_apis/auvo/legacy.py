@@ -18,9 +18,12 @@ from typing import Any
 
 from psycopg import sql
 
-from sync_apis.auvo.parse import Rejection, to_row
-from sync_apis.auvo.streams import BY_NAME, Stream
-from sync_apis.auvo.sync import SOURCE, table_of
+from sync_apis.auvo.parse import to_row
+from sync_apis.auvo.streams import BY_NAME, SOURCE, Stream
+from sync_apis.auvo.tables import table_of
+from sync_apis.loop import Feed
+from sync_apis.rejected import Rejected
+from sync_apis.sql_files import query
 from sync_apis.warehouse import RunInfo, open_load
 
 LEGACY_SCHEMA = "auvo_legacy"
@@ -62,13 +65,7 @@ BATCH = 2000
 def pending_tables(conn: Any) -> list[str]:
     """Legacy tables set aside and not yet copied."""
     with conn.cursor() as cur:
-        cur.execute(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s AND c.relkind = 'r' "
-            "AND NOT EXISTS (SELECT 1 FROM auvo_legacy.adoptions a WHERE a.legacy_table = c.relname) "
-            "ORDER BY c.relname",
-            (LEGACY_SCHEMA,),
-        )
+        cur.execute(query("auvo/legacy_pending_tables"), {"schema": LEGACY_SCHEMA})
         return [r[0] for r in cur.fetchall() if _LEGACY_NAME.match(r[0])]
 
 
@@ -108,41 +105,38 @@ def _adopt_one(conn: Any, stream: Stream, legacy_table: str, run_id: str, dag_id
     source = sql.Identifier(LEGACY_SCHEMA, legacy_table)
     with open_load(conn, run) as load:
         with conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext('sync_apis.schema'))")
-            cur.execute("SELECT 1 FROM auvo_legacy.adoptions WHERE legacy_table = %s", (legacy_table,))
+            cur.execute(query("auvo/legacy_claim"))
+            cur.execute(query("auvo/legacy_adopted"), {"legacy_table": legacy_table})
             if cur.fetchone():
                 return f"{LEGACY_SCHEMA}.{legacy_table}: already adopted by a concurrent run"
             cur.execute(sql.SQL("SELECT count(*) FROM {}").format(source))
             total = int(cur.fetchone()[0])
             order = _order_by(cur, legacy_table)
-        stage = load.stage(table_of(stream))
-        received = 0
+        feed = Feed(load, table_of(stream))
+
+        def row_of(old: dict[str, Any]) -> tuple[Any, ...]:
+            return to_row(stream, legacy_record(stream.name, old))
+
+        def note(exc: Rejected, old: Any) -> tuple[str, Any]:
+            return f"legacy {legacy_table}: {exc.reason}", exc.raw
+
         for batch in _batches(conn, source, order):
-            rows = []
-            for row in batch:
-                received += 1
-                parsed = to_row(stream, legacy_record(stream.name, row))
-                if isinstance(parsed, Rejection):
-                    load.reject(f"legacy {legacy_table}: {parsed.reason}", parsed.raw)
-                else:
-                    rows.append(parsed)
-            stage.copy(rows)
+            feed.copy(feed.rows(batch, row_of, note))
         # Old rows fill gaps, never overwrite: a late adoption (a legacy table restored after
         # syncs have run) must not replace newer API data or revive soft-deleted rows.
-        result = stage.merge(only_new=True)
+        result = feed.merge(only_new=True)
         with conn.cursor() as cur:
             cur.execute(
-                "INSERT INTO auvo_legacy.adoptions (legacy_table, target_table, rows_in_legacy, keys_copied, "
-                "rows_rejected) VALUES (%s, %s, %s, %s, %s)",
-                (
-                    legacy_table,
-                    f"auvo.{stream.table}",
-                    total,
-                    result.inserted + result.updated,
-                    load.rejected,
-                ),
+                query("auvo/legacy_record_adoption"),
+                {
+                    "legacy_table": legacy_table,
+                    "target_table": f"auvo.{stream.table}",
+                    "rows_in_legacy": total,
+                    "keys_copied": result.inserted + result.updated,
+                    "rows_rejected": feed.rejected,
+                },
             )
-        summary = load.finish(requests=0, pages=0, retries=0, rows_received=received)
+        summary = feed.finish()
     return (
         f"adopted {LEGACY_SCHEMA}.{legacy_table} into auvo.{stream.table}: {total:,} old rows, "
         f"{summary.rows_inserted + summary.rows_updated:,} business ids copied, "
@@ -152,10 +146,7 @@ def _adopt_one(conn: Any, stream: Stream, legacy_table: str, run_id: str, dag_id
 
 def _order_by(cur: Any, legacy_table: str) -> sql.Composable:
     """Oldest first, so the latest record of each business id is staged last and wins."""
-    cur.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
-        (LEGACY_SCHEMA, legacy_table),
-    )
+    cur.execute(query("auvo/legacy_columns"), {"schema": LEGACY_SCHEMA, "table": legacy_table})
     present = {r[0] for r in cur.fetchall()}
     keys = [
         sql.SQL("{} ASC NULLS FIRST").format(sql.Identifier(c)) for c in ("fetched_at", "id") if c in present

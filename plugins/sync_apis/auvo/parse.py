@@ -9,10 +9,10 @@ with Auvo's rules (``values.AUVO``); this module decides what an unreadable one 
 What a bad value costs (docs: README "Bad records"):
 
 - the key (``id``/``taskID``...) missing, unreadable, not positive or beyond bigint: the record
-  is a ``Rejection`` with a reason (it lands in ``sync_meta.rejected_records``);
+  is ``Rejected`` with a reason (it lands in ``sync_meta.rejected_records``);
 - the stamps that place a record in time, the stream's ``day_field`` (``taskDate``, expense
   ``date``) and ``cursor_field`` (``dateLastUpdate``): present but unreadable (``31/02/2025``,
-  ``2025-13-45T99:00:00``, an object) is a Rejection too, since the record cannot be put in its
+  ``2025-13-45T99:00:00``, an object) is rejected too, since the record cannot be put in its
   day or ordered against a newer copy; absent or Auvo's "no date" loads as NULL;
 - any other column that cannot be read as its type (``"abc"`` as money, an object where text
   belongs, a latitude beyond ±90, an integer beyond its column) becomes NULL; the record is kept
@@ -22,22 +22,13 @@ What a bad value costs (docs: README "Bad records"):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sync_apis import LOCAL_TZ
 from sync_apis.auvo.streams import Column, Kind, Stream
+from sync_apis.rejected import Rejected
 from sync_apis.values import AUVO
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """A record that cannot become a row; goes to sync_meta.rejected_records."""
-
-    reason: str
-    raw: Any
-
 
 # --------------------------------------------------------------------------- field lookup
 
@@ -140,34 +131,33 @@ def stamp_problem(stream: Stream, record: Mapping[str, Any]) -> str | None:
 # --------------------------------------------------------------------------- keys and rows
 
 
-def parse_key(stream: Stream, record: Any) -> int | str | Rejection:
-    """The record's business key, or why it has none usable."""
+def parse_key(stream: Stream, record: Any) -> int | str:
+    """The record's business key; ``Rejected`` (keeping the record) when it has none usable."""
     if not isinstance(record, Mapping):
-        return Rejection(f"record is a {type(record).__name__}, not an object", record)
+        raise Rejected(f"record is a {type(record).__name__}, not an object", record)
     key = stream.key
     value = first_present(record, key.sources)
     if value is None or value == "":
-        return Rejection(f"missing key ({'/'.join(key.sources)})", record)
+        raise Rejected(f"missing key ({'/'.join(key.sources)})", record)
     if key.kind == "text":
         # GUID keys (products, services); a numeric id under the doc's field names is kept as text.
         text = CONVERTERS["text"](value) if not isinstance(value, bool) else None
         if text is None or text.strip() in ("", "00000000-0000-0000-0000-000000000000"):
-            return Rejection(f"unusable key {key.sources[0]}={value!r}", record)
+            raise Rejected(f"unusable key {key.sources[0]}={value!r}", record)
         return text.strip()
     number = CONVERTERS["bigint"](value)
     if number is None or number <= 0 or number > INT_LIMITS["bigint"]:
-        return Rejection(f"unusable key {key.sources[0]}={value!r}", record)
+        raise Rejected(f"unusable key {key.sources[0]}={value!r}", record)
     return number
 
 
-def to_row(stream: Stream, record: Any) -> tuple[Any, ...] | Rejection:
-    """(key, typed columns..., raw) in ``stream.all_columns`` order, or a Rejection."""
+def to_row(stream: Stream, record: Any) -> tuple[Any, ...]:
+    """(key, typed columns..., raw) in ``stream.all_columns`` order; ``Rejected`` (keeping the
+    record) when it has no usable key or day/cursor stamp."""
     key = parse_key(stream, record)
-    if isinstance(key, Rejection):
-        return key
     problem = stamp_problem(stream, record)
     if problem is not None:
-        return Rejection(problem, record)
+        raise Rejected(problem, record)
     typed = tuple(convert(col, record) for col in stream.columns)
     return (key, *typed, record)
 

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+SOURCE = "auvo"
+SCHEMA = "auvo"
+
 Kind = Literal["bigint", "int", "text", "bool", "float", "numeric", "money", "timestamptz"]
 
 

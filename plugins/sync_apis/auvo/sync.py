@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -33,8 +33,9 @@ from typing import Any
 from psycopg import sql
 
 from sync_apis.auvo.hook import AuvoHook, Listing
-from sync_apis.auvo.parse import Rejection, api_time, local_time, to_row
-from sync_apis.auvo.streams import BY_NAME, DELETED_TASKS_PATH, STREAM_PARALLELISM, Mode, Stream
+from sync_apis.auvo.parse import api_time, local_time, to_row
+from sync_apis.auvo.streams import BY_NAME, DELETED_TASKS_PATH, SOURCE, STREAM_PARALLELISM, Mode, Stream
+from sync_apis.auvo.tables import column_for, table_of
 from sync_apis.auvo.task_range import TaskRange, taskdate_filter
 from sync_apis.empty_days import (
     DayWarning,
@@ -48,14 +49,13 @@ from sync_apis.empty_days import (
     synced_days,
 )
 from sync_apis.http import ApiError, HttpPolicy, Pacer, TokenBucket
+from sync_apis.loop import Feed
 from sync_apis.progress import Progress
 from sync_apis.ratelimit import pacer_for
-from sync_apis.warehouse import Load, RunInfo, RunSummary, Stage, Table, open_load
+from sync_apis.warehouse import Load, RunInfo, RunSummary, Stage, open_load
 
 log = logging.getLogger(__name__)
 
-SOURCE = "auvo"
-SCHEMA = "auvo"
 # The API's documented budget is 400 requests/minute per egress IP (§6.1). We aim under it.
 API_BUDGET_PER_MINUTE = 400
 BUDGET_SAFETY = 0.9
@@ -68,14 +68,6 @@ UPDATED_SINCE_SLACK = timedelta(seconds=1)
 
 class IncompleteListingError(ApiError):
     """The API's pages did not add up to its own totalItems: retry rather than load a hole."""
-
-
-def table_of(stream: Stream) -> Table:
-    # A stream whose cursor is a last-update stamp merges by it: an older version never wins.
-    version = _column_for(stream, stream.cursor_field) if stream.cursor_field else None
-    return Table(
-        SCHEMA, stream.table, (stream.key.name,), stream.all_columns, soft_delete=True, version_column=version
-    )
 
 
 # --------------------------------------------------------------------------- pacing
@@ -159,10 +151,10 @@ class StreamRun:
         s = self.hook.stats
         return s.retries, s.paced_s
 
-    def copy_listing(self, stage: Stage, listing: Listing, what: str, keep: Any = None) -> Listing:
-        """Stream every page of ``listing`` into ``stage`` (optionally only records ``keep`` accepts)."""
+    def copy_listing(self, feed: Feed, listing: Listing, what: str, keep: Any = None) -> Listing:
+        """Stream every page of ``listing`` into ``feed`` (optionally only records ``keep`` accepts)."""
         progress = Progress(self.log, what, unit="pages", stats=self._stats)
-        for items in self._copy_pages(stage, listing, keep):
+        for items in self._copy_pages(feed, listing, keep):
             progress.total = listing.paginator.pages_expected
             progress.step(1, rows=len(items))
         progress.summary(
@@ -172,20 +164,18 @@ class StreamRun:
         )
         return listing
 
-    def _copy_pages(self, stage: Stage, listing: Listing, keep: Any) -> Iterator[list[Any]]:
-        """COPY each page of ``listing`` into ``stage``; yields the page's records after."""
+    def _copy_pages(self, feed: Feed, listing: Listing, keep: Any) -> Iterator[list[Any]]:
+        """COPY each page of ``listing`` into ``feed``'s stage; yields the page's records after."""
         for items in listing.pages():
             self.received += len(items)
             self.pages += 1
             chosen = [r for r in items if keep is None or keep(r)]
             self.left_out += len(items) - len(chosen)
-            # Parse the page first: rejections are written on this same connection, which must
-            # not be in the middle of a COPY when they are.
-            stage.copy(list(self._rows(chosen)))
+            feed.copy(feed.rows(chosen, self._row))
             yield items
 
     def copy_windows(
-        self, stage: Stage, path: str, param_filter: dict[str, Any], what: str, keep: Any = None
+        self, feed: Feed, path: str, param_filter: dict[str, Any], what: str, keep: Any = None
     ) -> None:
         """``param_filter`` over every taskDate window of the run's range, each listing checked
         complete; one progress line for them all (most windows are a single 404)."""
@@ -194,23 +184,20 @@ class StreamRun:
         progress = Progress(self.log, what, total=len(windows), unit="windows", stats=self._stats)
         for first, last in windows:
             listing = self._listing(path, {**taskdate_filter(first, last), **param_filter})
-            rows = sum(len(items) for items in self._copy_pages(stage, listing, keep))
+            rows = sum(len(items) for items in self._copy_pages(feed, listing, keep))
             self.require_complete(listing, f"{what}: window {first}..{last}")
             progress.step(1, rows=rows)
         progress.summary(window_days=self.window.task_range.window_days, complete="yes")
 
-    def _rows(self, records: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+    def _row(self, record: Any) -> tuple[Any, ...]:
+        """The record's row (``Rejected`` when unusable); a kept record moves the cursor."""
+        row = to_row(self.stream, record)
         cursor_field = self.stream.cursor_field
-        for record in records:
-            row = to_row(self.stream, record)
-            if isinstance(row, Rejection):
-                self.load.reject(row.reason, row.raw)
-                continue
-            if cursor_field:
-                seen = local_time(record.get(cursor_field))
-                if seen is not None and (self.max_cursor is None or seen > self.max_cursor):
-                    self.max_cursor = seen
-            yield row
+        if cursor_field:
+            seen = local_time(record.get(cursor_field))
+            if seen is not None and (self.max_cursor is None or seen > self.max_cursor):
+                self.max_cursor = seen
+        return row
 
     def require_complete(self, listing: Listing, what: str) -> None:
         pg = listing.paginator
@@ -264,8 +251,9 @@ class StreamRun:
         return self.hook.listing(path, param_filter, page_size=self.stream.page_size)
 
     def _snapshot(self) -> tuple[int | None, bool]:
-        stage = self.load.stage(self.table)
-        listing = self.copy_listing(stage, self._listing(self.stream.path, {}), f"auvo.{self.stream.name}")
+        feed = Feed(self.load, self.table)
+        stage = feed.stage
+        listing = self.copy_listing(feed, self._listing(self.stream.path, {}), f"auvo.{self.stream.name}")
         self.require_complete(listing, f"auvo.{self.stream.name}")
         self.day_rows = listing.paginator.received
         self.skipped = self.load.superseded_by()
@@ -289,10 +277,10 @@ class StreamRun:
         if watermark is not None:
             param_filter["dateLastUpdate"] = api_time(watermark - self.window.overlap - UPDATED_SINCE_SLACK)
         what = f"auvo.{self.stream.name} since {param_filter.get('dateLastUpdate', 'the beginning')}"
-        stage = self.load.stage(self.table)
-        listing = self.copy_listing(stage, self._listing(self.stream.path, param_filter), what)
+        feed = Feed(self.load, self.table)
+        listing = self.copy_listing(feed, self._listing(self.stream.path, param_filter), what)
         self.require_complete(listing, what)
-        stage.merge()
+        feed.merge()
         if self.max_cursor is not None:
             self.load.set_watermark(self.max_cursor)
         # The total of an updated-since query says nothing about the warehouse's row count.
@@ -301,14 +289,15 @@ class StreamRun:
     def _day(self) -> tuple[int | None, bool]:
         day_field = self.stream.day_field
         assert day_field is not None
-        stage = self.load.stage(self.table)
+        feed = Feed(self.load, self.table)
+        stage = feed.stage
         what = f"auvo.{self.stream.name} {self.window.day}"
-        listing = self.copy_listing(stage, self._listing(self.stream.path, self.window.day_filter()), what)
+        listing = self.copy_listing(feed, self._listing(self.stream.path, self.window.day_filter()), what)
         self.require_complete(listing, what)
         self.day_rows = listing.paginator.received
         stage.merge()
         if self.decides_deletions(listing, stage):
-            column = sql.Identifier(_column_for(self.stream, day_field))
+            column = sql.Identifier(column_for(self.stream, day_field))
             stage.mark_missing_deleted(
                 sql.SQL("t.{col} >= {start} AND t.{col} < {end}").format(
                     col=column, start=sql.Literal(self.window.start), end=sql.Literal(self.window.end)
@@ -318,8 +307,8 @@ class StreamRun:
 
     def _tasks(self) -> tuple[int | None, bool]:
         w = self.window
-        stage = self.load.stage(self.table)
-        day = self.copy_listing(stage, self._listing(self.stream.path, w.day_filter()), f"auvo.tasks {w.day}")
+        feed = Feed(self.load, self.table)
+        day = self.copy_listing(feed, self._listing(self.stream.path, w.day_filter()), f"auvo.tasks {w.day}")
         self.require_complete(day, f"auvo.tasks {w.day}")
         self.day_rows = day.paginator.received
 
@@ -332,10 +321,10 @@ class StreamRun:
         # The windows bound taskDate only; dateLastUpdate selects, from one second early (above).
         since = {"dateLastUpdate": api_time(w.since - UPDATED_SINCE_SLACK)}
         what = f"auvo.tasks updated since {api_time(w.since)}"
-        self.copy_windows(stage, self.stream.path, since, what, keep=updated_in_window)
-        deleted_stage = self.load.stage(self.table)
+        self.copy_windows(feed, self.stream.path, since, what, keep=updated_in_window)
+        deleted = Feed(self.load, self.table)
         what = f"auvo.tasks deleted since {api_time(w.since)}"
-        self.copy_windows(deleted_stage, DELETED_TASKS_PATH, since, what, keep=updated_in_window)
+        self.copy_windows(deleted, DELETED_TASKS_PATH, since, what, keep=updated_in_window)
         if self.left_out:
             # Not lost: each belongs to the run of the day it changed on. An old day fetches all
             # of them (the updated-since query has no upper bound), hence the note.
@@ -347,8 +336,8 @@ class StreamRun:
             )
         # Write only after the last request: merging takes the source's lock, which concurrent
         # runs queue for, so it must never be held while waiting on the API.
-        stage.merge()
-        self.mark_tasks_deleted(deleted_stage)
+        feed.merge()
+        self.mark_tasks_deleted(deleted.stage)
         return day.total_items, day.complete
 
     def mark_tasks_deleted(self, stage: Stage) -> int:
@@ -363,13 +352,6 @@ class StreamRun:
         """
         result = stage.merge_tombstones(sql.SQL("coalesce(date_last_update, now())"))
         return result.inserted + result.updated
-
-
-def _column_for(stream: Stream, api_field: str) -> str:
-    for column in (stream.key, *stream.columns):
-        if api_field in column.sources:
-            return column.name
-    raise KeyError(f"{stream.name}: no column for API field {api_field!r}")
 
 
 def check_day(
@@ -411,14 +393,14 @@ def sync_stream(
         api_total, complete = job.run()
         day_rows = None if job.skipped else job.day_rows
         warning = check_day(conn, stream, run, day_rows, thresholds or Thresholds(), logger)
-        after = hook.stats
+        spent = hook.stats - before
         summary = load.finish(
-            requests=after.requests - before.requests,
+            requests=spent.requests,
             pages=job.pages,
-            retries=after.retries - before.retries,
+            retries=spent.retries,
             rows_received=job.received,
             api_total=api_total,
-            waited_s=(after.paced_s - before.paced_s) + (after.backoff_s - before.backoff_s),
+            waited_s=spent.waited_s,
             skipped=job.skipped,
             day_rows=day_rows,
             warning=combined([warning]),

@@ -30,7 +30,17 @@ import requests
 from airflow.providers.http.hooks.http import HttpHook
 
 from sync_apis.etrac.parse import api_date, api_trip_date, envelope_problem, error_message, records_of
-from sync_apis.http import ANY_JSON, ApiError, Expect, HttpClient, HttpPolicy, Pacer, Verdict, mask_secret
+from sync_apis.http import (
+    ANY_JSON,
+    ApiError,
+    Expect,
+    HttpClient,
+    HttpPolicy,
+    Pacer,
+    RequestStats,
+    Verdict,
+    mask_secret,
+)
 
 LATEST = "ultimas-posicoes"
 HISTORY = "ultimasposicoesterminal"
@@ -168,7 +178,13 @@ class EtracHook(HttpHook):
             )
         return self._client
 
+    @property
+    def stats(self) -> RequestStats:
+        """What this hook's requests cost so far (a snapshot: requests, retries, waits)."""
+        return self.client.stats.copy()
+
     def close(self) -> None:
+        """Close the HTTP session; the next request opens a new one."""
         if self._client is not None:
             self._client.session.close()
             self._client = None

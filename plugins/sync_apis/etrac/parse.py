@@ -31,16 +31,8 @@ from typing import Any
 
 from sync_apis import LOCAL_TZ as SAO_PAULO  # the row builders' default zone (the one constant)
 from sync_apis.http import json_kind
+from sync_apis.rejected import Rejected
 from sync_apis.values import ETRAC
-
-
-class Rejected(ValueError):  # noqa: N818 - a verdict on a record, not a program error
-    """A record that cannot become a row; ``reason`` goes to sync_meta.rejected_records."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
 
 # --------------------------------------------------------------------------- plates and request dates
 
@@ -165,15 +157,10 @@ POSITION_FIELDS = frozenset(
     }
 )  # fmt: skip
 
-# Column order of e_track.positions as loaded (the Table definition in sync.py uses it).
-POSITION_COLUMNS = (
-    "placa", "data_transmissao", "latitude", "longitude", "logradouro", "velocidade", "ignicao",
-    "odometro", "odometro_can", "horimetro", "bateria", "equipamento_serial", "data_gravacao", "extra",
-)  # fmt: skip
 
-
-def position_row(record: Any, *, plate: str | None = None, tz: tzinfo = SAO_PAULO) -> tuple[Any, ...]:
-    """One position record (E1 item or E3 ``posicoes`` item) -> a row in POSITION_COLUMNS order.
+def position_row(record: Any, *, plate: str | None = None, tz: tzinfo = SAO_PAULO) -> dict[str, Any]:
+    """One position record (E1 item or E3 ``posicoes`` item) -> an e_track.positions row by column
+    name (``etrac.streams.POSITIONS`` adds ``origin`` and orders it for COPY).
 
     ``plate`` is the plate the history was requested for: history items may omit ``placa``.
     """
@@ -184,35 +171,31 @@ def position_row(record: Any, *, plate: str | None = None, tz: tzinfo = SAO_PAUL
     fix_time = _required_moment(fields, "data_transmissao", tz)
     latitude = _coordinate(fields, "latitude", 90.0)
     longitude = _coordinate(fields, "longitude", 180.0)
-    row = (
-        placa,
-        fix_time,
-        latitude,
-        longitude,
-        fields.text("logradouro"),
-        fields.number("velocidade"),
-        fields.flag("ignicao"),
-        fields.number("odometro", dot_groups_thousands=True),
-        fields.number("odometro_can", dot_groups_thousands=True),
-        fields.number("horimetro", dot_groups_thousands=True),
-        fields.number("bateria"),
-        fields.text("equipamento_serial"),
-        fields.moment("data_gravacao", tz),
-    )
+    row = {
+        "placa": placa,
+        "data_transmissao": fix_time,
+        "latitude": latitude,
+        "longitude": longitude,
+        "logradouro": fields.text("logradouro"),
+        "velocidade": fields.number("velocidade"),
+        "ignicao": fields.flag("ignicao"),
+        "odometro": fields.number("odometro", dot_groups_thousands=True),
+        "odometro_can": fields.number("odometro_can", dot_groups_thousands=True),
+        "horimetro": fields.number("horimetro", dot_groups_thousands=True),
+        "bateria": fields.number("bateria"),
+        "equipamento_serial": fields.text("equipamento_serial"),
+        "data_gravacao": fields.moment("data_gravacao", tz),
+    }
     extra: dict[str, Any] = {k: v for k, v in rec.items() if k not in POSITION_FIELDS}
     if invalid:
         extra["_invalid"] = invalid
-    return (*row, extra)
+    row["extra"] = extra
+    return row
 
 
-TERMINAL_COLUMNS = (
-    "placa", "descricao", "frota", "equipamento_serial", "data_transmissao", "data_gravacao",
-    "latitude", "longitude", "logradouro", "raw",
-)  # fmt: skip
-
-
-def terminal_row(record: Any, *, tz: tzinfo = SAO_PAULO) -> tuple[Any, ...]:
-    """One /ultimas-posicoes item -> an e_track.terminals row (the vehicle and its last fix).
+def terminal_row(record: Any, *, tz: tzinfo = SAO_PAULO) -> dict[str, Any]:
+    """One /ultimas-posicoes item -> an e_track.terminals row by column name (the vehicle and its
+    last fix).
 
     Only ``placa`` is required: a vehicle that never transmitted is still a vehicle.
     """
@@ -225,18 +208,18 @@ def terminal_row(record: Any, *, tz: tzinfo = SAO_PAULO) -> tuple[Any, ...]:
         latitude = None
     if longitude is not None and not -180.0 <= longitude <= 180.0:
         longitude = None
-    return (
-        placa,
-        fields.text("descricao"),
-        fields.text("frota"),
-        fields.text("equipamento_serial"),
-        fields.moment("data_transmissao", tz),
-        fields.moment("data_gravacao", tz),
-        latitude,
-        longitude,
-        fields.text("logradouro"),
-        dict(rec),
-    )
+    return {
+        "placa": placa,
+        "descricao": fields.text("descricao"),
+        "frota": fields.text("frota"),
+        "equipamento_serial": fields.text("equipamento_serial"),
+        "data_transmissao": fields.moment("data_transmissao", tz),
+        "data_gravacao": fields.moment("data_gravacao", tz),
+        "latitude": latitude,
+        "longitude": longitude,
+        "logradouro": fields.text("logradouro"),
+        "raw": dict(rec),
+    }
 
 
 TRIP_FIELDS = frozenset(
@@ -249,17 +232,10 @@ TRIP_FIELDS = frozenset(
     }
 )  # fmt: skip
 
-TRIP_COLUMNS = (
-    "placa", "data_inicio_conducao", "data_fim_conducao", "cliente", "cliente_fantasia", "descricao",
-    "frota", "latitude_inicio_conducao", "longitude_inicio_conducao", "latitude_fim_conducao",
-    "longitude_fim_conducao", "localizacao_inicio_conducao", "localizacao_fim_conducao",
-    "odometro_inicio_conducao", "odometro_fim_conducao", "duracao_conducao", "distancia_conducao",
-    "condutor_nome", "condutor_identificacao", "raw",
-)  # fmt: skip
 
-
-def trip_row(record: Any, *, plate: str | None = None, tz: tzinfo = SAO_PAULO) -> tuple[Any, ...]:
-    """One /resumoviagens item -> an e_track.trips row (key: placa, data_inicio_conducao)."""
+def trip_row(record: Any, *, plate: str | None = None, tz: tzinfo = SAO_PAULO) -> dict[str, Any]:
+    """One /resumoviagens item -> an e_track.trips row by column name (key: placa,
+    data_inicio_conducao; ``etrac.streams.TRIPS`` adds ``reported_day``)."""
     rec = _as_record(record)
     fields = _Fields(rec, {})
     placa = _plate(rec, plate)
@@ -269,28 +245,28 @@ def trip_row(record: Any, *, plate: str | None = None, tz: tzinfo = SAO_PAULO) -
         value = fields.number(name)
         return value if value is None or -limit <= value <= limit else None
 
-    return (
-        placa,
-        start,
-        fields.moment("data_fim_conducao", tz),
-        fields.text("cliente"),
-        fields.text("cliente_fantasia"),
-        fields.text("descricao"),
-        fields.text("frota"),
-        coord("latitude_inicio_conducao", 90.0),
-        coord("longitude_inicio_conducao", 180.0),
-        coord("latitude_fim_conducao", 90.0),
-        coord("longitude_fim_conducao", 180.0),
-        fields.text("localizacao_inicio_conducao"),
-        fields.text("localizacao_fim_conducao"),
-        fields.number("odometro_inicio_conducao"),
-        fields.number("odometro_fim_conducao"),
-        fields.duration("duracao_conducao"),
-        fields.number("distancia_conducao"),
-        fields.text("condutor_nome"),
-        fields.text("condutor_identificacao"),
-        dict(rec),
-    )
+    return {
+        "placa": placa,
+        "data_inicio_conducao": start,
+        "data_fim_conducao": fields.moment("data_fim_conducao", tz),
+        "cliente": fields.text("cliente"),
+        "cliente_fantasia": fields.text("cliente_fantasia"),
+        "descricao": fields.text("descricao"),
+        "frota": fields.text("frota"),
+        "latitude_inicio_conducao": coord("latitude_inicio_conducao", 90.0),
+        "longitude_inicio_conducao": coord("longitude_inicio_conducao", 180.0),
+        "latitude_fim_conducao": coord("latitude_fim_conducao", 90.0),
+        "longitude_fim_conducao": coord("longitude_fim_conducao", 180.0),
+        "localizacao_inicio_conducao": fields.text("localizacao_inicio_conducao"),
+        "localizacao_fim_conducao": fields.text("localizacao_fim_conducao"),
+        "odometro_inicio_conducao": fields.number("odometro_inicio_conducao"),
+        "odometro_fim_conducao": fields.number("odometro_fim_conducao"),
+        "duracao_conducao": fields.duration("duracao_conducao"),
+        "distancia_conducao": fields.number("distancia_conducao"),
+        "condutor_nome": fields.text("condutor_nome"),
+        "condutor_identificacao": fields.text("condutor_identificacao"),
+        "raw": dict(rec),
+    }
 
 
 # --------------------------------------------------------------------------- envelopes

@@ -4,7 +4,8 @@ Each ``load_*`` function does one task's work given explicit collaborators (a ps
 connection, an EtracHook, RunInfo), so tests can drive it directly or in a subprocess;
 ``sync_apis.etrac.dag_tasks`` adapts them to an Airflow context.
 
-Every load is one transaction (``sync_apis.warehouse.open_load``/``open_loads``): the API's
+Every load is one transaction (``sync_apis.warehouse.open_load``) driven by the one loop
+(``sync_apis.loop.Feed``) over the stream table (``etrac/streams.py``): the API's
 records are parsed and COPYed into staging tables plate by plate, merged once at the end, and
 the sync_runs rows commit with the data. A task killed mid-way leaves nothing behind; its retry
 starts clean.
@@ -13,9 +14,10 @@ starts clean.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
 from typing import Any
 
 from psycopg import sql
@@ -34,36 +36,16 @@ from sync_apis.empty_days import (
 from sync_apis.etrac import parse
 from sync_apis.etrac.hook import EtracHook
 from sync_apis.etrac.routes import compute_routes
+from sync_apis.etrac.streams import POSITIONS, SOURCE, TERMINALS, TRIPS
 from sync_apis.localday import day_bounds
+from sync_apis.loop import Feed
 from sync_apis.progress import Progress
+from sync_apis.rejected import Rejected
+from sync_apis.sql_files import query
 from sync_apis.values import ETRAC
-from sync_apis.warehouse import Load, RunInfo, Stage, Table, open_load, open_loads
+from sync_apis.warehouse import MergeResult, RunInfo, RunSummary, Stage, open_load
 
 log = logging.getLogger(__name__)
-
-SOURCE = "e_track"
-
-# A run that fetched earlier but merges later (concurrent backfill runs) must not put a
-# vehicle's last fix back in time: the stored fix is replaced only by one at least as new.
-TERMINALS = Table(
-    "e_track",
-    "terminals",
-    key=("placa",),
-    columns=parse.TERMINAL_COLUMNS,
-    version_column="data_transmissao",
-)
-# positions.origin says which endpoint vouches for a fix ('history' or 'latest'), and
-# trips.reported_day which day's /resumoviagens answer reported a trip: they scope what a
-# complete answer for a plate-day may remove (see load_history).
-POSITIONS = Table(
-    "e_track",
-    "positions",
-    key=("placa", "data_transmissao", "latitude", "longitude"),
-    columns=(*parse.POSITION_COLUMNS, "origin"),
-)
-TRIPS = Table(
-    "e_track", "trips", key=("placa", "data_inicio_conducao"), columns=(*parse.TRIP_COLUMNS, "reported_day")
-)
 
 DEFAULT_CHUNK_SIZE = 10
 # e-Track's retention is unknown; 90 days is the ASSUMED figure (etrac-api.md "Data retention").
@@ -91,39 +73,18 @@ def _reject_raw(record: Any, plate: str | None) -> Any:
     return {"_placa_requested": plate, "record": record}
 
 
-@dataclass
-class _Calls:
-    """Requests/retries spent on one stream, measured as deltas of the shared client's stats."""
+def _noted_for(plate: str) -> Callable[[Rejected, Any], tuple[str, Any]]:
+    """A history rejection names the plate requested (the record may not)."""
 
-    requests: int = 0
-    retries: int = 0
-    pages: int = 0
-    waited_s: float = 0.0
-    received: int = 0
+    def note(exc: Rejected, record: Any) -> tuple[str, Any]:
+        return f"{exc.reason} (placa {plate})", _reject_raw(record, plate)
 
-    def finish(self, load: Load, warnings: Sequence[DayWarning | None] = ()) -> Any:
-        """Write the stream's sync_runs row (same transaction as its rows); ``received`` is also
-        what the empty-day check compared (``day_rows``)."""
-        return load.finish(
-            requests=self.requests,
-            pages=self.pages,
-            retries=self.retries,
-            rows_received=self.received,
-            waited_s=self.waited_s,
-            day_rows=self.received,
-            warning=combined(warnings),
-        )
-
-    def add(self, before: tuple[int, int, float], after: tuple[int, int, float]) -> None:
-        self.requests += after[0] - before[0]
-        self.retries += after[1] - before[1]
-        self.waited_s += after[2] - before[2]
-        self.pages += 1
+    return note
 
 
-def _stats(hook: EtracHook) -> tuple[int, int, float]:
-    s = hook.client.stats
-    return s.requests, s.retries, s.waited_s
+def _finish(feed: Feed, warnings: Sequence[DayWarning | None]) -> RunSummary:
+    """The stream's sync_runs row; what it received is also what the empty-day check compared."""
+    return feed.finish(day_rows=feed.received, warning=combined(warnings))
 
 
 # --------------------------------------------------------------------------- latest positions
@@ -135,34 +96,35 @@ def load_latest(conn: Any, hook: EtracHook, run: RunInfo, thresholds: Thresholds
     The answer is a snapshot of the fleet: when it is empty (or far smaller) where the last
     runs saw many vehicles, the run warns (``empty_days``).
     """
-    calls = _Calls()
     progress = Progress(log, f"e_track latest {run.day}", unit="responses",
-                        stats=lambda: (hook.client.stats.retries, hook.client.stats.waited_s))  # fmt: skip
+                        stats=lambda: (hook.stats.retries, hook.stats.waited_s))  # fmt: skip
     with open_load(conn, run) as load:
         # The API call is inside the load, so a failure (a rejected key, an outage that outlasted
         # the retries) leaves a 'failed' sync_runs row with the reason, as the history tasks do.
-        before = _stats(hook)
-        records = hook.latest()
-        calls.add(before, _stats(hook))
-        calls.received = len(records)
-        terminals = load.stage(TERMINALS)
-        positions = load.stage(POSITIONS)
-        terminal_rows: list[tuple[Any, ...]] = []
-        position_rows: list[tuple[Any, ...]] = []
-        for record in records:
-            try:
-                terminal_rows.append(parse.terminal_row(record))
-            except parse.Rejected as exc:
-                load.reject(exc.reason, _reject_raw(record, None))
-                continue
-            if isinstance(record, dict) and not ETRAC.is_empty(record.get("data_transmissao")):
-                try:
-                    position_rows.append((*parse.position_row(record), "latest"))
-                except parse.Rejected as exc:
-                    load.reject(f"position: {exc.reason}", record)
+        terminals = Feed(load, TERMINALS.table, hook)
+        positions = Feed(load, POSITIONS.table)
+        records = terminals.fetch(hook.latest)
+        vehicles: list[Any] = []  # records that are a vehicle: only those may carry a fix
+
+        def terminal(record: Any) -> tuple[Any, ...]:
+            row = TERMINALS.row(TERMINALS.build(record))
+            vehicles.append(record)
+            return row
+
+        def position(record: Any) -> tuple[Any, ...]:
+            row = POSITIONS.build(record)
+            row["origin"] = "latest"
+            return POSITIONS.row(row)
+
+        def position_note(exc: Rejected, record: Any) -> tuple[str, Any]:
+            return f"position: {exc.reason}", record
+
+        terminal_rows = terminals.rows(records, terminal, lambda exc, r: (exc.reason, _reject_raw(r, None)))
+        fixes = [r for r in vehicles if not ETRAC.is_empty(r.get("data_transmissao"))]
+        position_rows = positions.rows(fixes, position, position_note)
         # One lock order for every writer (concurrent backfill runs upsert the same vehicles).
-        terminals.copy(sorted(terminal_rows, key=lambda r: r[0]))
-        positions.copy(sorted(position_rows, key=lambda r: (r[0], r[1], r[2], r[3])))
+        terminals.copy(sorted(terminal_rows, key=TERMINALS.key_of))
+        positions.copy(sorted(position_rows, key=POSITIONS.key_of))
         t = terminals.merge()
         # The day's history is the authority for a fix (it may omit fields the snapshot has, in
         # the API's strict-doc mode): if the snapshot overwrote it, every run would flip those
@@ -170,10 +132,11 @@ def load_latest(conn: Any, hook: EtracHook, run: RunInfo, thresholds: Thresholds
         p = positions.merge(only_new=True)
         progress.step(1, rows=len(terminal_rows) + len(position_rows))
         expected = runs_expectation(recent_runs(conn, SOURCE, run.stream, run.run_id))
+        received = len(records)
         warning = judge(
-            SOURCE, run.stream, run.day, calls.received, expected, thresholds or Thresholds(), what="vehicles"
+            SOURCE, run.stream, run.day, received, expected, thresholds or Thresholds(), what="vehicles"
         )
-        summary = calls.finish(load, [warning])
+        summary = terminals.finish(rows_received=received, day_rows=received, warning=combined([warning]))
     announce([warning], log)
     return progress.summary(
         vehicles=len(terminal_rows),
@@ -183,8 +146,8 @@ def load_latest(conn: Any, hook: EtracHook, run: RunInfo, thresholds: Thresholds
         positions_inserted=p.inserted,
         positions_updated=p.updated,
         rejected=summary.rows_rejected,
-        requests=calls.requests,
-        retries=calls.retries,
+        requests=terminals.spent.requests,
+        retries=terminals.spent.retries,
     )
 
 
@@ -198,7 +161,7 @@ def plan_plates(conn: Any, requested: Iterable[Any] | None) -> list[str]:
     if requested:
         return normalize_plates(requested)
     with conn.cursor() as cur:
-        cur.execute("SELECT placa FROM e_track.terminals ORDER BY placa")
+        cur.execute(query("e_track/known_plates"))
         return normalize_plates(row[0] for row in cur.fetchall())
 
 
@@ -213,36 +176,12 @@ class _PlateCounts:
     positions_rejected: int = 0
     trips_received: int = 0
     trips_rejected: int = 0
-    keys: set[tuple[Any, ...]] = field(default_factory=set)
 
 
 def _save_counts(conn: Any, day: date, counts: list[_PlateCounts]) -> None:
-    rows = [
-        (c.placa, day, c.positions_received, c.positions_distinct, c.positions_rejected, c.trips_received,
-         c.trips_rejected)
-        for c in sorted(counts, key=lambda c: c.placa)
-    ]  # fmt: skip
+    rows = [{**vars(c), "dia": day} for c in sorted(counts, key=lambda c: c.placa)]
     with conn.cursor() as cur:
-        cur.executemany(
-            """
-            INSERT INTO e_track.history_counts AS h
-                   (placa, dia, positions_received, positions_distinct, positions_rejected,
-                    trips_received, trips_rejected)
-            VALUES (%s, %s, %s, %s, %s, %s, %s)
-            ON CONFLICT (placa, dia) DO UPDATE
-               SET positions_received = EXCLUDED.positions_received,
-                   positions_distinct = EXCLUDED.positions_distinct,
-                   positions_rejected = EXCLUDED.positions_rejected,
-                   trips_received = EXCLUDED.trips_received, trips_rejected = EXCLUDED.trips_rejected,
-                   synced_at = now()
-             WHERE ROW(h.positions_received, h.positions_distinct, h.positions_rejected,
-                       h.trips_received, h.trips_rejected)
-                   IS DISTINCT FROM
-                   ROW(EXCLUDED.positions_received, EXCLUDED.positions_distinct,
-                       EXCLUDED.positions_rejected, EXCLUDED.trips_received, EXCLUDED.trips_rejected)
-            """,
-            rows,
-        )
+        cur.executemany(query("e_track/save_history_counts"), rows)
 
 
 def plate_histories(conn: Any, plates: Sequence[str], day: date) -> tuple[dict[str, dict[date, int]], ...]:
@@ -252,12 +191,7 @@ def plate_histories(conn: Any, plates: Sequence[str], day: date) -> tuple[dict[s
     trips: dict[str, dict[date, int]] = {}
     with conn.cursor() as cur:
         cur.execute(
-            """
-            SELECT placa, dia, positions_received, trips_received FROM (
-                SELECT *, row_number() OVER (PARTITION BY placa ORDER BY abs(dia - %(day)s), dia) AS nearest
-                  FROM e_track.history_counts WHERE placa = ANY(%(plates)s) AND dia <> %(day)s
-            ) h WHERE nearest <= %(limit)s
-            """,
+            query("e_track/nearest_history_counts"),
             {"plates": list(plates), "day": day, "limit": NEAREST_LIMIT},
         )
         for plate, dia, n_positions, n_trips in cur.fetchall():
@@ -290,66 +224,74 @@ def load_history(
     day starts before the API's retention, the rows carry a warning (``empty_days``).
     """
     start, end = day_bounds(day)
-    pos_calls, trip_calls = _Calls(), _Calls()
     counts: list[_PlateCounts] = []
     answered: list[str] = []  # plates whose answer holds fixes of the day
+    at = POSITIONS.position("data_transmissao")
     progress = Progress(
         log,
         f"e_track history {day.isoformat()}",
         total=len(plates),
         unit="plates",
-        stats=lambda: (hook.client.stats.retries, hook.client.stats.waited_s),
+        stats=lambda: (hook.stats.retries, hook.stats.waited_s),
     )
-    with open_loads(conn, positions_run, trips_run) as (pos_load, trips_load):
-        positions = pos_load.stage(POSITIONS)
-        trips = trips_load.stage(TRIPS)
+    with open_load(conn, positions_run, trips_run) as (pos_load, trips_load):
+        positions = Feed(pos_load, POSITIONS.table, hook)
+        trips = Feed(trips_load, TRIPS.table, hook)
         for plate in plates:
             tally = _PlateCounts(plate)
+            note = _noted_for(plate)
 
-            before = _stats(hook)
-            records = hook.history(plate, day)
-            pos_calls.add(before, _stats(hook))
-            rows = _position_rows(records, plate, pos_load, tally, start, end)
+            def position(record: Any, plate: str = plate) -> tuple[Any, ...]:
+                row = POSITIONS.build(record, plate=plate)
+                row["origin"] = "history"
+                return POSITIONS.row(row)
+
+            def trip(record: Any, plate: str = plate) -> tuple[Any, ...]:
+                row = TRIPS.build(record, plate=plate)
+                row["reported_day"] = day
+                return TRIPS.row(row)
+
+            received, rejected = positions.received, positions.rejected
+            rows = positions.rows(positions.fetch(partial(hook.history, plate, day)), position, note)
             positions.copy(rows)
+            tally.positions_received = positions.received - received
+            tally.positions_rejected = positions.rejected - rejected
 
-            before = _stats(hook)
-            trip_records = hook.trips(plate, day)
-            trip_calls.add(before, _stats(hook))
-            trip_rows = _trip_rows(trip_records, plate, trips_load, tally, day)
+            received, rejected = trips.received, trips.rejected
+            trip_rows = trips.rows(trips.fetch(partial(hook.trips, plate, day)), trip, note)
             trips.copy(trip_rows)
+            tally.trips_received = trips.received - received
+            tally.trips_rejected = trips.rejected - rejected
 
-            pos_calls.received += tally.positions_received
-            trip_calls.received += tally.trips_received
-            tally.positions_distinct = len(tally.keys)
-            if tally.keys:
+            tally.positions_distinct = len({POSITIONS.key_of(r) for r in rows if start <= r[at] < end})
+            if tally.positions_distinct:
                 answered.append(plate)
-            tally.keys = set()
             counts.append(tally)
             progress.step(1, rows=len(rows) + len(trip_rows))
 
         p = positions.merge()
         t = trips.merge()
-        removed_positions, removed_trips = _remove_corrected(positions, trips, answered, day)
+        removed_positions, removed_trips = _remove_corrected(positions.stage, trips.stage, answered, day)
         warnings = _history_warnings(
-            conn, plates, day, (pos_calls, trip_calls), thresholds or Thresholds(), edge_note
+            conn, plates, day, (positions, trips), thresholds or Thresholds(), edge_note
         )
         _save_counts(conn, day, counts)
-        pos_summary = pos_calls.finish(pos_load, warnings["positions"])
-        trip_summary = trip_calls.finish(trips_load, warnings["trips"])
+        pos_summary = _finish(positions, warnings["positions"])
+        trip_summary = _finish(trips, warnings["trips"])
     announce([w for stream in warnings.values() for w in stream], log)
     return progress.summary(
-        positions_received=pos_calls.received,
+        positions_received=positions.received,
         positions_inserted=p.inserted,
         positions_updated=p.updated,
         positions_deleted=removed_positions,
         positions_rejected=pos_summary.rows_rejected,
-        trips_received=trip_calls.received,
+        trips_received=trips.received,
         trips_inserted=t.inserted,
         trips_updated=t.updated,
         trips_deleted=removed_trips,
         trips_rejected=trip_summary.rows_rejected,
-        requests=pos_calls.requests + trip_calls.requests,
-        retries=pos_calls.retries + trip_calls.retries,
+        requests=positions.spent.requests + trips.spent.requests,
+        retries=positions.spent.retries + trips.spent.retries,
     )
 
 
@@ -357,7 +299,7 @@ def _history_warnings(
     conn: Any,
     plates: Sequence[str],
     day: date,
-    calls: tuple[_Calls, _Calls],
+    feeds: tuple[Feed, Feed],
     thresholds: Thresholds,
     edge_note: str | None,
 ) -> dict[str, list[DayWarning | None]]:
@@ -367,12 +309,10 @@ def _history_warnings(
     histories = plate_histories(conn, plates, day) if thresholds.enabled else ({}, {})
     which = f"{plates[0]}" if len(plates) == 1 else f"{len(plates)} plates {plates[0]}..{plates[-1]}"
     out: dict[str, list[DayWarning | None]] = {}
-    for stream, stream_calls, history in zip(("positions", "trips"), calls, histories, strict=True):
+    for stream, feed, history in zip(("positions", "trips"), feeds, histories, strict=True):
         edge = DayWarning(SOURCE, stream, day, "retention_edge", f"{SOURCE}.{stream} {which}: {edge_note}")
         expected = plates_expectation(history, day)
-        low = judge(
-            SOURCE, stream, day, stream_calls.received, expected, thresholds, what=f"{stream} for {which}"
-        )
+        low = judge(SOURCE, stream, day, feed.received, expected, thresholds, what=f"{stream} for {which}")
         out[stream] = [edge if edge_note else None, low]
     return out
 
@@ -388,53 +328,11 @@ def _remove_corrected(positions: Stage, trips: Stage, plates: list[str], day: da
     """
     if not plates:
         return 0, 0
-    start, end = (sql.Literal(b) for b in day_bounds(day))
-    in_plates = sql.SQL("t.placa = ANY({})").format(sql.Literal(plates))
-    removed_positions = positions.delete_missing(
-        sql.SQL(
-            "{in_plates} AND t.origin = 'history' "
-            "AND t.data_transmissao >= {start} AND t.data_transmissao < {end}"
-        ).format(in_plates=in_plates, start=start, end=end)
-    )
-    removed_trips = trips.delete_missing(
-        sql.SQL(
-            "{in_plates} AND (t.reported_day = {day} OR (t.reported_day IS NULL "
-            "AND t.data_inicio_conducao >= {start} AND t.data_inicio_conducao < {end}))"
-        ).format(in_plates=in_plates, day=sql.Literal(day), start=start, end=end)
-    )
+    start, end = day_bounds(day)
+    scope = {"plates": plates, "day": day, "start": start, "end": end}
+    removed_positions = positions.delete_missing(sql.SQL(query("e_track/history_removable_positions")), scope)
+    removed_trips = trips.delete_missing(sql.SQL(query("e_track/history_removable_trips")), scope)
     return removed_positions, removed_trips
-
-
-def _position_rows(
-    records: list[Any], plate: str, load: Load, tally: _PlateCounts, start: datetime, end: datetime
-) -> list[tuple[Any, ...]]:
-    rows = []
-    for record in records:
-        tally.positions_received += 1
-        try:
-            row = parse.position_row(record, plate=plate)
-        except parse.Rejected as exc:
-            tally.positions_rejected += 1
-            load.reject(f"{exc.reason} (placa {plate})", _reject_raw(record, plate))
-            continue
-        if start <= row[1] < end:
-            tally.keys.add(row[:4])
-        rows.append((*row, "history"))
-    return rows
-
-
-def _trip_rows(
-    records: list[Any], plate: str, load: Load, tally: _PlateCounts, day: date
-) -> list[tuple[Any, ...]]:
-    rows = []
-    for record in records:
-        tally.trips_received += 1
-        try:
-            rows.append((*parse.trip_row(record, plate=plate), day))
-        except parse.Rejected as exc:
-            tally.trips_rejected += 1
-            load.reject(f"{exc.reason} (placa {plate})", _reject_raw(record, plate))
-    return rows
 
 
 # --------------------------------------------------------------------------- routes
@@ -447,14 +345,11 @@ def load_routes(conn: Any, run: RunInfo, day: date) -> str:
     with open_load(conn, run) as load:
         load.lock_source()
         inserted, updated = compute_routes(conn, day)
-        load.inserted += inserted
-        load.updated += updated
+        load.count_merged(MergeResult(inserted, updated))
         with conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM e_track.routes WHERE rota_date = %s", (day,))
+            cur.execute(query("e_track/routes_of_day"), {"day": day})
             routes_total = int(cur.fetchone()[0])
-        watermark_run = RunInfo(**{**vars(run), "stream": "history"})
-        history_load = Load(conn, watermark_run)
-        history_load.set_watermark(day_bounds(day)[1])
+        load.set_watermark(day_bounds(day)[1], stream="history")
         load.finish(requests=0, pages=0, retries=0, rows_received=routes_total)
     progress.step(1, rows=routes_total)
     return progress.summary(routes=routes_total, inserted=inserted, updated=updated)

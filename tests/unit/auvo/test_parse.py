@@ -12,8 +12,9 @@ from decimal import Decimal
 import pytest
 
 from sync_apis.auvo import parse
-from sync_apis.auvo.parse import Rejection, to_row
+from sync_apis.auvo.parse import to_row
 from sync_apis.auvo.streams import BY_NAME, CUSTOMERS, PRODUCTS, SERVICES, TASKS, USERS
+from sync_apis.rejected import Rejected
 
 SP = timezone(timedelta(hours=-3))
 
@@ -137,7 +138,7 @@ def test_task_row_from_a_real_shaped_record():
         "somethingNew": {"kept": "in raw"},
     }
     row = to_row(TASKS, record)
-    assert not isinstance(row, Rejection)
+    assert isinstance(row, tuple)
     got = _columns(TASKS, row)
     assert got["task_id"] == 900001
     assert got["external_id"] is None
@@ -157,7 +158,7 @@ def test_user_key_in_either_spelling(key_field):
         USERS,
         {key_field: 150001, "name": "Ana", "userType": {"userTypeId": 3}, "basePoint": {"latitude": -23.5}},
     )
-    assert not isinstance(row, Rejection)
+    assert isinstance(row, tuple)
     got = _columns(USERS, row)
     assert got["user_id"] == 150001
     assert got["user_type_id"] == 3
@@ -198,8 +199,9 @@ def test_guid_keys_for_products_and_services():
     ],
 )
 def test_records_without_a_usable_key_are_rejected_with_a_reason(stream, record, reason):
-    got = to_row(stream, record)
-    assert isinstance(got, Rejection)
+    with pytest.raises(Rejected) as rejected:
+        to_row(stream, record)
+    got = rejected.value
     assert reason in got.reason
     assert got.raw == record
 
@@ -237,8 +239,9 @@ EXPENSES = BY_NAME["expenses"]
     ],
 )
 def test_records_whose_key_or_day_stamp_is_unreadable_are_rejected(stream, record, reason):
-    got = to_row(stream, record)
-    assert isinstance(got, Rejection), got
+    with pytest.raises(Rejected) as rejected:
+        to_row(stream, record)
+    got = rejected.value
     assert reason in got.reason
     assert got.raw is record  # kept whole for sync_meta.rejected_records
 

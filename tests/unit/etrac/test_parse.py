@@ -8,7 +8,8 @@ import pytest
 
 from sync_apis import LOCAL_TZ as SAO_PAULO
 from sync_apis.etrac import parse
-from sync_apis.etrac.parse import Rejected
+from sync_apis.etrac.streams import POSITIONS, TERMINALS, TRIPS, Stream
+from sync_apis.rejected import Rejected
 from sync_apis.values import ETRAC
 
 LOCAL_1432 = datetime(2025, 11, 15, 14, 32, 10, tzinfo=SAO_PAULO)
@@ -158,13 +159,15 @@ E1_ITEM = {
 }
 
 
-def as_dict(row: tuple, columns: tuple[str, ...]) -> dict:
-    assert len(row) == len(columns)
-    return dict(zip(columns, row, strict=True))
+def as_dict(row: dict, stream: Stream) -> dict:
+    """The builder's row, checked to carry exactly the stream's columns (those it adds aside)."""
+    added = {"positions": {"origin"}, "trips": {"reported_day"}}.get(stream.name, set())
+    assert set(row) == set(stream.columns) - added
+    return row
 
 
 def test_position_row_from_a_documented_item() -> None:
-    row = as_dict(parse.position_row(E1_ITEM), parse.POSITION_COLUMNS)
+    row = as_dict(parse.position_row(E1_ITEM), POSITIONS)
     assert row["placa"] == "ABC1D23"
     assert row["data_transmissao"] == LOCAL_1432
     assert row["data_gravacao"] == LOCAL_1432 + timedelta(seconds=4)
@@ -185,7 +188,7 @@ def test_position_row_formatted_mode_and_null_logradouro() -> None:
         "data_transmissao": "2025-11-15 14:32:10",
         "placa": "abc-1d23",
     }
-    row = as_dict(parse.position_row(item), parse.POSITION_COLUMNS)
+    row = as_dict(parse.position_row(item), POSITIONS)
     assert row["placa"] == "ABC1D23"
     assert row["data_transmissao"] == LOCAL_1432
     assert row["velocidade"] == 42.0
@@ -198,20 +201,20 @@ def test_position_row_formatted_mode_and_null_logradouro() -> None:
 
 def test_history_item_without_plate_takes_the_requested_one() -> None:
     item = {k: v for k, v in E1_ITEM.items() if k not in ("placa", "equipamento_serial", "data_gravacao")}
-    row = as_dict(parse.position_row(item, plate="abc-1d23"), parse.POSITION_COLUMNS)
+    row = as_dict(parse.position_row(item, plate="abc-1d23"), POSITIONS)
     assert row["placa"] == "ABC1D23"
     assert row["equipamento_serial"] is None and row["data_gravacao"] is None
 
 
 def test_unknown_fields_go_to_extra_and_only_them() -> None:
     item = {**E1_ITEM, "temperatura": "4,5 °C", "evento": {"codigo": 7}}
-    row = as_dict(parse.position_row(item), parse.POSITION_COLUMNS)
+    row = as_dict(parse.position_row(item), POSITIONS)
     assert row["extra"] == {"temperatura": "4,5 °C", "evento": {"codigo": 7}}
 
 
 def test_unreadable_known_values_become_null_and_are_kept() -> None:
     item = {**E1_ITEM, "bateria": "N/D volts", "ignicao": "talvez"}
-    row = as_dict(parse.position_row(item), parse.POSITION_COLUMNS)
+    row = as_dict(parse.position_row(item), POSITIONS)
     assert row["bateria"] is None and row["ignicao"] is None
     assert row["extra"] == {"_invalid": {"bateria": "N/D volts", "ignicao": "talvez"}}
 
@@ -241,7 +244,7 @@ def test_non_object_records_are_rejected() -> None:
 
 
 def test_terminal_row() -> None:
-    row = as_dict(parse.terminal_row({**E1_ITEM, "frota": 12}), parse.TERMINAL_COLUMNS)
+    row = as_dict(parse.terminal_row({**E1_ITEM, "frota": 12}), TERMINALS)
     assert row["placa"] == "ABC1D23" and row["frota"] == "12"
     assert row["equipamento_serial"] == "860000000000001"
     assert row["data_transmissao"] == LOCAL_1432
@@ -249,7 +252,7 @@ def test_terminal_row() -> None:
 
 
 def test_terminal_without_fix_is_kept() -> None:
-    row = as_dict(parse.terminal_row({"placa": "XYZ-9876", "data_transmissao": ""}), parse.TERMINAL_COLUMNS)
+    row = as_dict(parse.terminal_row({"placa": "XYZ-9876", "data_transmissao": ""}), TERMINALS)
     assert row["placa"] == "XYZ9876" and row["data_transmissao"] is None
 
 
@@ -267,7 +270,7 @@ TRIP = {
 
 
 def test_trip_row() -> None:
-    row = as_dict(parse.trip_row(TRIP), parse.TRIP_COLUMNS)
+    row = as_dict(parse.trip_row(TRIP), TRIPS)
     assert row["data_inicio_conducao"] == datetime(2025, 11, 15, 6, 1, 5, tzinfo=SAO_PAULO)
     assert row["duracao_conducao"] == timedelta(hours=1, minutes=11, seconds=35)
     assert row["distancia_conducao"] == pytest.approx(31.2)
@@ -353,7 +356,7 @@ def test_positions_with_an_impossible_key_field_are_rejected(change: dict, reaso
 )
 def test_positions_with_an_unreadable_descriptive_field_load_it_null_kept_in_extra(change: dict) -> None:
     item = {**E1_ITEM, **change, "novo_campo": "kept"}
-    row = as_dict(parse.position_row(item), parse.POSITION_COLUMNS)
+    row = as_dict(parse.position_row(item), POSITIONS)
     ((name, value),) = change.items()
     assert row[name] is None
     assert row["extra"] == {"novo_campo": "kept", "_invalid": {name: value}}
@@ -374,7 +377,7 @@ def test_terminals_keep_the_vehicle_with_the_bad_field_null_and_the_original_in_
     change: dict, column: str
 ) -> None:
     item = {**E1_ITEM, **change}
-    row = as_dict(parse.terminal_row(item), parse.TERMINAL_COLUMNS)
+    row = as_dict(parse.terminal_row(item), TERMINALS)
     assert row["placa"] == "ABC1D23" and row[column] is None
     assert row["raw"] == item
 
@@ -393,7 +396,7 @@ def test_terminals_keep_the_vehicle_with_the_bad_field_null_and_the_original_in_
 )
 def test_trips_load_an_unreadable_field_null_with_the_original_in_raw(change: dict, column: str) -> None:
     item = {**TRIP, **change}
-    row = as_dict(parse.trip_row(item), parse.TRIP_COLUMNS)
+    row = as_dict(parse.trip_row(item), TRIPS)
     assert row[column] is None and row["raw"] == item
 
 

@@ -1,0 +1,23 @@
+"""How the loader sees an Auvo stream's table (``streams.py`` stays free of database imports:
+the DAG file reads it at parse time). Used by the sync and by the legacy adoption alike."""
+
+from __future__ import annotations
+
+from sync_apis.auvo.streams import SCHEMA, Stream
+from sync_apis.warehouse import Table
+
+
+def column_for(stream: Stream, api_field: str) -> str:
+    """The warehouse column an API field lands in."""
+    for column in (stream.key, *stream.columns):
+        if api_field in column.sources:
+            return column.name
+    raise KeyError(f"{stream.name}: no column for API field {api_field!r}")
+
+
+def table_of(stream: Stream) -> Table:
+    # A stream whose cursor is a last-update stamp merges by it: an older version never wins.
+    version = column_for(stream, stream.cursor_field) if stream.cursor_field else None
+    return Table(
+        SCHEMA, stream.table, (stream.key.name,), stream.all_columns, soft_delete=True, version_column=version
+    )
