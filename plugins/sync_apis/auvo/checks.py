@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync_apis.auvo.streams import STREAMS, Mode
-from sync_apis.auvo.tables import column_for
+from sync_apis.auvo.streams import STREAMS, Mode, column_for
 from sync_apis.sql_files import SQL_DIR
 
 SCHEMA = "auvo"

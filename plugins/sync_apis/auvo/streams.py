@@ -353,6 +353,14 @@ DELETED_TASKS_PATH = "tasks/GetDeletedTasks"
 STREAM_PARALLELISM = 4
 
 
+def column_for(stream: Stream, api_field: str) -> str:
+    """The warehouse column an API field lands in."""
+    for column in (stream.key, *stream.columns):
+        if api_field in column.sources:
+            return column.name
+    raise KeyError(f"{stream.name}: no column for API field {api_field!r}")
+
+
 def select(names: list[str] | str | None) -> list[str]:
     """Stream names for a run: all when ``names`` is empty; unknown names are an error."""
     if isinstance(names, str):

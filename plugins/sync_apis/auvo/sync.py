@@ -34,8 +34,16 @@ from psycopg import sql
 
 from sync_apis.auvo.hook import AuvoHook, Listing
 from sync_apis.auvo.parse import api_time, local_time, to_row
-from sync_apis.auvo.streams import BY_NAME, DELETED_TASKS_PATH, SOURCE, STREAM_PARALLELISM, Mode, Stream
-from sync_apis.auvo.tables import column_for, table_of
+from sync_apis.auvo.streams import (
+    BY_NAME,
+    DELETED_TASKS_PATH,
+    SOURCE,
+    STREAM_PARALLELISM,
+    Mode,
+    Stream,
+    column_for,
+)
+from sync_apis.auvo.tables import table_of
 from sync_apis.auvo.task_range import TaskRange, taskdate_filter
 from sync_apis.empty_days import (
     DayWarning,

@@ -3,16 +3,8 @@ the DAG file reads it at parse time). Used by the sync and by the legacy adoptio
 
 from __future__ import annotations
 
-from sync_apis.auvo.streams import SCHEMA, Stream
+from sync_apis.auvo.streams import SCHEMA, Stream, column_for
 from sync_apis.warehouse import Table
-
-
-def column_for(stream: Stream, api_field: str) -> str:
-    """The warehouse column an API field lands in."""
-    for column in (stream.key, *stream.columns):
-        if api_field in column.sources:
-            return column.name
-    raise KeyError(f"{stream.name}: no column for API field {api_field!r}")
 
 
 def table_of(stream: Stream) -> Table:
