@@ -30,7 +30,7 @@ DAG_ID = "etrac_daily"
 TABLE_ASSETS = [table_asset("e_track", table) for table in ("terminals", "positions", "trips", "routes")]
 ENABLED = conf.getboolean("sync_apis", f"{DAG_ID}_enabled", fallback=True)
 API_POOL = conf.get("sync_apis", "etrac_pool", fallback="default_pool")
-API_PARALLELISM = conf.getint("sync_apis", "etrac_api_parallelism", fallback=2)
+API_PARALLELISM = conf.getint("sync_apis", "etrac_api_parallelism", fallback=4)
 
 with DAG(
     dag_id=DAG_ID,
