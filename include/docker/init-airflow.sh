@@ -30,5 +30,6 @@ airflow users create \
   --firstname "${AIRFLOW_ADMIN_FIRSTNAME:-Airflow}" \
   --lastname "${AIRFLOW_ADMIN_LASTNAME:-Admin}"
 
-# The pool that throttles e-Track API tasks (AIRFLOW__SYNC_APIS__ETRAC_POOL), 2 slots.
-airflow pools get etrac_api >/dev/null 2>&1 || airflow pools set etrac_api 2 "e-Track API calls of sync-apis"
+# The pool that throttles e-Track API tasks (AIRFLOW__SYNC_APIS__ETRAC_POOL), 4 slots: as many as
+# [sync_apis] etrac_api_parallelism. Raise both together when you add workers (README).
+airflow pools get etrac_api >/dev/null 2>&1 || airflow pools set etrac_api 4 "e-Track API calls of sync-apis"
