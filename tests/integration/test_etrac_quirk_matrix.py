@@ -8,8 +8,9 @@ warehouse with the sandbox's ground truth: every typed column of every position 
 client is faked; the only help is a shorter rate-limit window (see ``ShortMinuteBudget``) so a
 real 429 + ``Retry-After`` costs a second instead of a minute.
 
-The wrong-key cases run the whole DAG with ``dag.test()``: what they test is how Airflow fails
-the run (the task red, the downstream ones upstream_failed).
+One wrong-key case runs the whole DAG with ``dag.test()``: what it tests is how Airflow fails
+the run (the task red, the downstream ones upstream_failed); the other deliveries of the same
+refusal run at the seam.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import psycopg
 import pytest
 
 from sandbox.core import RateBudget
+from sync_apis.http import ApiError
 from tests.support.etrac_world import DAY, assert_matches_ground_truth, day_bounds, table_hashes
 from tests.support.seams import run_etrac_day
 
@@ -373,26 +375,39 @@ def test_the_dag_survives_every_alternative_behaviour(
 
 
 @pytest.mark.parametrize(
-    ("errors_as_200", "code_header"),
-    [(True, "mirror"), (True, "always_200"), (True, "omit"), (False, "text")],
+    ("errors_as_200", "code_header", "whole_dag"),
+    [(True, "mirror", True), (True, "always_200", False), (True, "omit", False), (False, "text", False)],
     ids=["200+code_401", "200+code_200", "200+no_code", "401+code_text"],
 )
 def test_a_wrong_api_key_fails_the_run_clearly(
-    errors_as_200: bool, code_header: str, run_dag: Any, env: Any, sandbox: Any, warehouse_url: Any
+    errors_as_200: bool,
+    code_header: str,
+    whole_dag: bool,
+    request: pytest.FixtureRequest,
+    sandbox: Any,
+    warehouse_url: Any,
 ) -> None:
     """A rejected credential is final: one request, no retries, no data, the reason recorded,
-    however the API delivers it (HTTP 401, or HTTP 200 + erro with any code_header or none)."""
+    however the API delivers it (HTTP 401, or HTTP 200 + erro with any code_header or none).
+
+    How Airflow fails the run (the task red, the downstream ones upstream_failed) is the same
+    whatever the delivery, so one case runs the whole DAG with ``dag.test()``; the others run its
+    tasks at the seam, where the first task raises and nothing after it runs."""
     email = next(iter(sandbox.config.credentials))
     sandbox.config.credentials = {email: "a-key-that-was-revoked"}
     sandbox.config.errors_as_200 = errors_as_200
     sandbox.config.code_header = code_header
 
-    dag_run = run_dag("etrac_daily", DAY, conf=dict(FAST))
-
-    states = task_states(dag_run)
-    assert dag_run.state == "failed"
-    assert states["latest"] == "failed", states
-    assert all(states[t] == "upstream_failed" for t in ("plan", "routes", "publish")), states
+    if whole_dag:
+        request.getfixturevalue("env")  # the Airflow connections of this sandbox and warehouse
+        dag_run = request.getfixturevalue("run_dag")("etrac_daily", DAY, conf=dict(FAST))
+        states = task_states(dag_run)
+        assert dag_run.state == "failed"
+        assert states["latest"] == "failed", states
+        assert all(states[t] == "upstream_failed" for t in ("plan", "routes", "publish")), states
+    else:
+        with pytest.raises(ApiError):
+            run_day(sandbox, warehouse_url, dict(FAST))
     assert [e.status for e in sandbox.log] == [200 if errors_as_200 else 401]  # not retried
     with psycopg.connect(warehouse_url.url) as conn:
         for table in ("terminals", "positions", "trips", "routes"):
