@@ -162,6 +162,17 @@ class Pacer(Protocol):
     def acquire(self) -> float: ...
 
 
+def bucket_shape(requests_per_minute: float, burst: int | None = None) -> tuple[float, float]:
+    """(tokens per second, capacity) of a bucket holding ``requests_per_minute``.
+
+    A small default burst: a full minute's worth at once is exactly what trips a per-minute limit.
+    """
+    if requests_per_minute <= 0:
+        raise ValueError(f"requests_per_minute must be positive, got {requests_per_minute}")
+    capacity = burst if burst is not None else max(1, int(requests_per_minute // 20))
+    return requests_per_minute / 60.0, float(capacity)
+
+
 class TokenBucket:
     """Thread-safe token bucket: at most ``requests_per_minute`` on average, bursts of ``burst``."""
 
@@ -172,11 +183,7 @@ class TokenBucket:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if requests_per_minute <= 0:
-            raise ValueError(f"requests_per_minute must be positive, got {requests_per_minute}")
-        self.rate = requests_per_minute / 60.0
-        # A small burst: a full minute's worth at once is exactly what trips a per-minute limit.
-        self.capacity = float(burst if burst is not None else max(1, int(requests_per_minute // 20)))
+        self.rate, self.capacity = bucket_shape(requests_per_minute, burst)
         self._tokens = self.capacity
         self._clock = clock
         self._sleep = sleep

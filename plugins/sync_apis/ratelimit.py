@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sync_apis.http import Pacer
+from sync_apis.http import Pacer, bucket_shape
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +112,8 @@ class SharedTokenBucket:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if requests_per_minute <= 0:
-            raise ValueError(f"requests_per_minute must be positive, got {requests_per_minute}")
-        self.rate = requests_per_minute / 60.0
-        # Same small burst as the per-process TokenBucket: a minute's worth at once trips the limit.
-        self.capacity = float(burst if burst is not None else max(1, int(requests_per_minute // 20)))
+        # The same shape as the per-process TokenBucket.
+        self.rate, self.capacity = bucket_shape(requests_per_minute, burst)
         self._client = client
         self._key = key
         self._clock = clock

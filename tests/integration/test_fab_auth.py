@@ -197,7 +197,7 @@ def a_second_up_runs_init_again_without_failing(fab: FabStack) -> None:
     changed = run_init(fab.stack, password="another-pass-for-fab-tests")
     assert changed.returncode == 0, changed.stderr[-3000:]
     fab.token(*ADMIN)
-    assert fab.stack.query("SELECT pool, slots FROM slot_pool WHERE pool = 'etrac_api'") == [("etrac_api", 2)]
+    assert fab.stack.query("SELECT pool, slots FROM slot_pool WHERE pool = 'etrac_api'") == [("etrac_api", 4)]
 
 
 def init_refuses_the_example_password(fab: FabStack) -> None:
