@@ -64,9 +64,13 @@ psql: ## psql on the running stack's warehouse: make psql ARGS="-c 'SELECT 1'"
 
 # Two workers (pytest-xdist): most of the suite waits on processes, sandboxes and retries, not
 # on the CPU, so two at a time finish in about two thirds of the time on this 2-core machine.
+# loadfile: a worker takes a whole module at a time (its module fixtures start once), in the
+# order tests/conftest.py gives them, the longest modules first (--no-loadscope-reorder keeps
+# that order instead of xdist's "most tests first"), so no worker ends the run alone on a test
+# of minutes that was collected last.
 PYTEST_WORKERS ?= 2
 test: venv bench-venv ## Run the test suite (extra flags: make test PYTEST_ARGS="-m 'not slow' -x"; PYTEST_WORKERS=0 for one process)
-	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(if $(filter 0,$(PYTEST_WORKERS)),,--dist loadfile --no-loadscope-reorder) $(PYTEST_ARGS)
 
 # Not part of `make test` (its file is not named test_*.py): CeleryExecutor, Redis broker, two
 # named workers and a 7-day backfill of both DAGs; tests/distributed/celery_backfill.py says what it shows.

@@ -224,10 +224,15 @@ class FaultPlan:
 
 
 class RateBudget:
-    """Sliding one-minute window of requests per client (None or 0 = unlimited)."""
+    """Sliding window of requests per client (None or 0 = unlimited).
 
-    def __init__(self, per_minute: int | None) -> None:
+    The window is the APIs' minute; ``window_s`` shortens it only so that a test can watch a
+    budget refill in seconds instead of waiting a whole minute (``per_minute`` is then "per window").
+    """
+
+    def __init__(self, per_minute: int | None, window_s: float = 60.0) -> None:
         self.per_minute = per_minute
+        self.window_s = window_s
         self._lock = threading.Lock()
         self._seen: dict[str, deque[float]] = {}
 
@@ -238,10 +243,10 @@ class RateBudget:
         now = time.monotonic()
         with self._lock:
             window = self._seen.setdefault(client, deque())
-            while window and now - window[0] >= 60.0:
+            while window and now - window[0] >= self.window_s:
                 window.popleft()
             if len(window) >= self.per_minute:
-                return False, max(0.0, 60.0 - (now - window[0]))
+                return False, max(0.0, self.window_s - (now - window[0]))
             window.append(now)
             return True, 0.0
 

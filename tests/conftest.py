@@ -202,6 +202,30 @@ def auvo_sandbox() -> Iterator[Any]:
         server.stop()
 
 
+def _weight(item: pytest.Item) -> int:
+    """How long a test module keeps a worker busy, roughly: 2 when it starts whole processes
+    (``slow``, the benchmarks' quick modes), 1 when it runs DAGs, 0 for the rest."""
+    path = Path(str(item.path))
+    if item.get_closest_marker("slow") or path.parent.name == "bench":
+        return 2
+    return 1 if path.parent.name in ("integration", "browser") else 0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest modules first, each module kept together (its module fixtures start once).
+
+    With two xdist workers the suite's wall time is its slowest worker's: a module of minutes
+    collected last would leave one worker idle while the other finishes it. Started first, the
+    long ones overlap each other and the many short modules fill the gaps (the Makefile's
+    ``--dist loadfile --no-loadscope-reorder`` hands out whole modules in this order).
+    """
+    module_weight: dict[Path, int] = {}
+    for item in items:
+        path = Path(str(item.path))
+        module_weight[path] = max(module_weight.get(path, 0), _weight(item))
+    items.sort(key=lambda item: -module_weight[Path(str(item.path))])  # stable: order kept within
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     # The embedded server's exit hook logs after pytest closed its captured streams; mute it.
     import logging

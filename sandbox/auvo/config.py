@@ -118,6 +118,8 @@ class AuvoConfig:
     rate_limit_per_minute: int | None = 400  # per client address; None/0 = unlimited
     rate_limit_status: Literal[403, 429] = 403  # 429 is R's speculation, kept as an option
     rate_limit_retry_after: bool = False  # §8.5: no Retry-After documented
+    # The budget's sliding window: the API's minute; tests shorten it to see a refill in seconds.
+    rate_limit_window_s: float = 60.0
 
     # ---------------------------------------------------------------- admin
     admin_config_writable: bool = True  # POST /_sandbox/auvo/config may change any field

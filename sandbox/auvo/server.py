@@ -75,7 +75,9 @@ class AuvoApp:
         parts = [p for p in req.path_lower.split("/") if p]
         if not parts or parts[0] != "v2":
             return Response.empty(404)
-        self.budget.per_minute = self.config.rate_limit_per_minute  # tests flip it on the live config
+        # Tests flip these on the live config.
+        self.budget.per_minute = self.config.rate_limit_per_minute
+        self.budget.window_s = self.config.rate_limit_window_s
         allowed, wait = self.budget.allow(req.client)
         if not allowed:
             return self.rate_limited(wait)

@@ -36,6 +36,17 @@ def test_rate_limit_429_mode_and_retry_after(auvo: StartAuvo) -> None:
     assert client.get("/users", param_filter={}).status_code == 200
 
 
+def test_a_shortened_window_refills_after_it_and_says_so(auvo: StartAuvo) -> None:
+    server, client = auvo(rate_limit_per_minute=2, rate_limit_status=429, rate_limit_retry_after=True)
+    server.config.rate_limit_window_s = 1.5
+    client.login()
+    assert client.get("/users", param_filter={}).status_code == 200
+    limited = client.get("/users", param_filter={})
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) <= 2  # not 60
+    time.sleep(1.6)
+    assert client.get("/users", param_filter={}).status_code == 200
+
+
 def test_rate_limit_fault_uses_the_auvo_answer(auvo: StartAuvo) -> None:
     server, client = auvo()
     client.login()
