@@ -38,7 +38,7 @@ from sync_apis.etrac.hook import EtracHook
 from sync_apis.etrac.routes import compute_routes
 from sync_apis.etrac.streams import POSITIONS, SOURCE, TERMINALS, TRIPS
 from sync_apis.localday import day_bounds
-from sync_apis.loop import Feed
+from sync_apis.loop import Feed, prefetched
 from sync_apis.progress import Progress
 from sync_apis.rejected import Rejected
 from sync_apis.sql_files import query
@@ -237,7 +237,13 @@ def load_history(
     with open_load(conn, positions_run, trips_run) as (pos_load, trips_load):
         positions = Feed(pos_load, POSITIONS.table, hook)
         trips = Feed(trips_load, TRIPS.table, hook)
-        for plate in plates:
+
+        def answers(plate: str) -> tuple[list[Any], list[Any]]:
+            return positions.fetch(partial(hook.history, plate, day)), trips.fetch(
+                partial(hook.trips, plate, day)
+            )
+
+        for plate, (history, plate_trips) in prefetched(plates, answers):
             tally = _PlateCounts(plate)
             note = _noted_for(plate)
 
@@ -252,13 +258,13 @@ def load_history(
                 return TRIPS.row(row)
 
             received, rejected = positions.received, positions.rejected
-            rows = positions.rows(positions.fetch(partial(hook.history, plate, day)), position, note)
+            rows = positions.rows(history, position, note)
             positions.copy(rows)
             tally.positions_received = positions.received - received
             tally.positions_rejected = positions.rejected - rejected
 
             received, rejected = trips.received, trips.rejected
-            trip_rows = trips.rows(trips.fetch(partial(hook.trips, plate, day)), trip, note)
+            trip_rows = trips.rows(plate_trips, trip, note)
             trips.copy(trip_rows)
             tally.trips_received = trips.received - received
             tally.trips_rejected = trips.rejected - rejected
