@@ -14,7 +14,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "plugins")]
 
-from bench import browser, etrac_day, fanout, loader, parse_cost, peer_venv, profile, values  # noqa: E402
+from bench import (  # noqa: E402
+    auvo_backfill,
+    browser,
+    etrac_day,
+    fanout,
+    loader,
+    parse_cost,
+    peer_venv,
+    profile,
+    values,
+)
 
 QUICK_LOADER_ROWS, QUICK_BROWSER_VEHICLES = 2_000, 5
 
@@ -35,6 +45,7 @@ BENCHMARKS: dict[str, Callable[[bool, int], None]] = {
     "profile": lambda quick, rows: profile.main(quick=quick),
     "values": lambda quick, rows: values.main(quick=quick),
     "fanout": lambda quick, rows: fanout.main(quick=quick),
+    "auvo_backfill": lambda quick, rows: auvo_backfill.main(quick=quick),
 }
 
 

@@ -58,7 +58,7 @@ def value(output: str, label: str, unit: str = "") -> float:
 def verdict_of(output: str, label: str) -> str:
     line = next((line for line in output.splitlines() if line.strip().startswith(label)), None)
     assert line is not None, f"no line {label!r} in:\n{output}"
-    found = re.search(r"target (?:>=|<) [0-9.]+ ?(?:x|ms|MB)\s+(met|NOT MET)$", line)
+    found = re.search(r"target (?:>=|<) [0-9.]+ ?(?:x|ms|MB|%)\s+(met|NOT MET)$", line)
     assert found, line
     return found.group(1)
 
@@ -157,3 +157,39 @@ def test_values_quick_compares_every_reader_with_the_old_way() -> None:
     assert len(re.findall(r"^\s+values / old\s", out, re.MULTILINE)) == 6, out
     value(out, "values / old", "x")
     assert verdict_of(out, "values / old") in ("met", "NOT MET")
+
+
+def test_auvo_backfill_quick_prints_every_figure_against_its_baseline() -> None:
+    out = run_quick("auvo_backfill")
+    paced = ["after, per-process pacer"]
+    if "no redis-server on this machine" not in out:
+        paced.insert(0, "after, shared budget")
+    for run in paced:
+        requests = value(out, f"requests total ({run})", "requests")
+        records = value(out, f"records synced ({run})", "records")
+        assert math.isclose(
+            value(out, f"requests per record ({run})", "requests/record"), requests / records, rel_tol=0.01
+        )
+        value(out, f"requests / lower bound ({run})", "x")
+        for label in (f"budget share used ({run})", f"wall time / lower bound ({run})"):
+            value(out, label)
+            assert verdict_of(out, label) in ("met", "NOT MET")
+        # Counted from the sandbox's log, not timed: the quick budget is far above what 3 days need.
+        assert re.search(
+            rf"rate-limit errors, 403/429 \({re.escape(run)}\)\s+0 answers\s+target = 0\s+met", out
+        ), out
+    assert value(out, "requests total (before)", "requests") > value(
+        out, f"requests total ({paced[0]})", "requests"
+    )
+    assert "WARNING: records differ" not in out, out  # all three backfills synced the same rows
+    days = re.findall(
+        r"^\s+(\d+)\s+(\d{4}-\d\d-\d\d)\s+([\d,]+)\s+([\d,]+)\s+\|\s+([\d,]+)\s+([\d,]+)$", out, re.M
+    )
+    assert [int(age) for age, *_ in days] == [1, 2, 3], out
+    assert all(int(n.replace(",", "")) > 0 for row in days for n in row[2:]), days
+    assert "growth per day of age, with the upper bound" in out and "growth per day of age, without it" in out
+    every_day = value(out, "snapshot requests, before (every day lists all 13)", "requests")
+    assert 0 < value(out, "snapshot requests, once per backfill", "requests") < every_day
+    for label in ("before: no upper bound", "default now: no upper bound", "with the upper bound honoured"):
+        value(out, label, "requests")
+    value(out, "before / with the upper bound and reuse", "x")

@@ -83,7 +83,7 @@ def test_overview_strip_colours_and_links_days(get: Any, loaded_warehouse: Any) 
         by_day = {c.day: c for c in s.strip}
         loaded = by_day[wh.day]
         (rows, run_id, failed) = wh.q(
-            "SELECT sum(rows_received), min(run_id), bool_or(status <> 'success') FROM sync_meta.sync_runs "
+            "SELECT sum(rows_received), min(run_id), bool_or(status = 'failed') FROM sync_meta.sync_runs "
             "WHERE source = %s AND stream = %s AND day = %s",
             s.source,
             s.stream,

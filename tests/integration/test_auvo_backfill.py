@@ -96,9 +96,12 @@ def test_backfill_three_days_with_three_active_runs(pg_server, auvo_sandbox, war
 
 
 TEN_DAYS = [date(2025, 3, 3) + timedelta(days=i) for i in range(10)]
-# Two snapshot streams keep the snapshot question in play (which of two overlapping runs writes);
-# the other eleven take the same code path and would only add task instances.
+# Two snapshot streams keep the snapshot question in play (which of two overlapping runs writes,
+# which runs reuse a listing); the other eleven take the same code path and would only add task
+# instances.
 BACKFILL_STREAMS = ["users", "task_types", "customers", "expenses", "tasks"]
+SNAPSHOT_PATHS = {"users": "/v2/users", "task_types": "/v2/taskTypes"}
+MAX_ACTIVE_RUNS = 4
 BACKFILL_CONF = {"streams": BACKFILL_STREAMS, "api_budget_per_minute": 4000, "backoff_base_s": 0.05}
 # Through [sync_apis], so the scheduled run that unpausing creates is as narrow as the backfill.
 NARROW_RANGE_ENV = {
@@ -158,8 +161,9 @@ def test_a_concurrent_ten_day_backfill_equals_one_day_after_another(
         drop_database(pg_server, reference)
     assert expected["tasks"][0] > 0 and expected["users"][0] > 0
 
+    listed_before = {name: len(auvo_sandbox.requests_to(path)) for name, path in SNAPSHOT_PATHS.items()}
     with backfill_stack(
-        pg_server, auvo_sandbox, warehouse_url, TEN_DAYS, max_active_runs=4, conf=BACKFILL_CONF
+        pg_server, auvo_sandbox, warehouse_url, TEN_DAYS, max_active_runs=MAX_ACTIVE_RUNS, conf=BACKFILL_CONF
     ) as stack:
         runs = [
             r for r in stack.wait_for_runs("auvo_daily", expected=10, timeout=900) if r.run_type == "backfill"
@@ -176,5 +180,29 @@ def test_a_concurrent_ten_day_backfill_equals_one_day_after_another(
                 (TEN_DAYS,),
             ).fetchall()
         )
-    # Every (day, stream) has its row; snapshots that overlapped a newer write say 'skipped'.
+    # Every (day, stream) has its row; snapshots that overlapped a newer write, or reused a fresh
+    # listing, say 'skipped'.
     assert sum(statuses.values()) == 10 * len(BACKFILL_STREAMS) and "failed" not in statuses, statuses
+    assert_snapshots_listed_once_per_backfill(auvo_sandbox, warehouse_url.url, listed_before)
+
+
+def assert_snapshots_listed_once_per_backfill(sandbox: Any, url: str, listed_before: dict[str, int]) -> None:
+    """Each snapshot was listed by at most the runs that started together (plus the scheduled run
+    unpausing creates), not once per day; every other day's run says which listing it reused."""
+    for name, path in SNAPSHOT_PATHS.items():
+        # One page per listing in this world; a 403 (the sandbox's own budget) is not a listing.
+        answered = [e for e in sandbox.requests_to(path)[listed_before[name] :] if e.status in (200, 404)]
+        assert 1 <= len(answered) <= MAX_ACTIVE_RUNS + 1, (name, len(answered))
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT stream, status, requests, coalesce(error, '') FROM sync_meta.sync_runs "
+            "WHERE day = ANY(%s) AND stream = ANY(%s)",
+            (TEN_DAYS, list(SNAPSHOT_PATHS)),
+        ).fetchall()
+    for name in SNAPSHOT_PATHS:
+        mine = [r for r in rows if r[0] == name]
+        reused = [r for r in mine if r[3].startswith("reused snapshot fetched at ")]
+        listed = [r for r in mine if r[2] > 0]
+        assert len(mine) == len(TEN_DAYS) and len(listed) <= MAX_ACTIVE_RUNS, mine
+        assert len(reused) >= len(TEN_DAYS) - MAX_ACTIVE_RUNS, mine
+        assert all((status, requests) == ("skipped", 0) for _, status, requests, _ in reused), reused

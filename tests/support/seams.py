@@ -69,18 +69,25 @@ def run_check(conn: Any, name: str, statement: str, parameters: Mapping[str, Any
 
 
 def run_auvo_day(
-    auvo_url: str, dsn: str, day: date, params: Mapping[str, Any] | None = None, *, checks: bool = True
+    auvo_url: str,
+    dsn: str,
+    day: date,
+    params: Mapping[str, Any] | None = None,
+    *,
+    checks: bool = True,
+    run_type: str = "manual",
 ) -> DayRun:
     """auvo_daily's tasks for ``day``: schemas (+ legacy adoption), each selected stream in its
     own transaction (in the DAG's order), then check_keys / check_orphans / check_day_totals.
 
-    ``params``: the run's conf (``streams``, ``overlap_minutes``, ``task_days_back`` ...).
+    ``params``: the run's conf (``streams``, ``overlap_minutes``, ``task_days_back`` ...);
+    ``run_type``: the DagRun's (``"backfill"`` reuses fresh snapshots, ``auvo.fetch_options``).
     """
     from sync_apis.auvo.checks import ORPHANS_FILE, day_totals_sql, keys_sql
-    from sync_apis.auvo.dag_tasks import task_range_of
+    from sync_apis.auvo.dag_tasks import run_window
     from sync_apis.auvo.legacy import adopt_legacy
     from sync_apis.auvo.streams import select
-    from sync_apis.auvo.sync import make_hook, sync_stream, window_for
+    from sync_apis.auvo.sync import make_hook, sync_stream
     from sync_apis.empty_days import configured_thresholds
     from sync_apis.sql_files import sql_files
     from sync_apis.warehouse import RunInfo, run_schema_files
@@ -93,7 +100,7 @@ def run_auvo_day(
             run_schema_files(conn, sql_files("auvo"))
             adopted = adopt_legacy(conn, run.run_id, AUVO_DAG, "schema_auvo", log)
             run.lines["schema_auvo"] = "; ".join(adopted)
-        window = window_for(day, p["overlap_minutes"], task_range_of(p))
+        window = run_window(day, p, run_type)
         for index, name in enumerate(select(p.get("streams"))):
             hook = make_hook(
                 "auvo_api",

@@ -6,9 +6,13 @@ Same shape as ``sync_apis.etrac.dag_tasks`` (``sync_apis.dag_tasks`` says how).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from sync_apis.auvo.task_range import TaskRange
+
+if TYPE_CHECKING:
+    from sync_apis.auvo.sync import Window
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +25,16 @@ def task_range_of(params: Any) -> TaskRange:
         days_ahead=int(params.get("task_days_ahead", default.days_ahead)),
         window_days=int(params.get("task_window_days", default.window_days)),
     )
+
+
+def run_window(day: date, params: Any, run_type: Any) -> Window:
+    """The run's Window: its day, its Params' overlap and taskDate range, and the ``[sync_apis]``
+    fetch options of its run type (``DagRun.run_type``: a backfill reuses fresh snapshots)."""
+    from sync_apis.auvo.fetch_options import configured
+    from sync_apis.auvo.sync import window_for
+
+    overlap = params.get("overlap_minutes")
+    return window_for(day, 10 if overlap is None else overlap, task_range_of(params), configured(run_type))
 
 
 def schema_task(context: Any, logger: Any = log) -> str:
@@ -44,14 +58,7 @@ def schema_task(context: Any, logger: Any = log) -> str:
 
 def sync_stream_task(context: Any, stream_name: str, logger: Any = log) -> str:
     """One mapped stream task: the run's day, its Params, one transaction."""
-    from sync_apis.auvo.sync import (
-        API_BUDGET_PER_MINUTE,
-        READ_TIMEOUT_S,
-        SOURCE,
-        make_hook,
-        sync_stream,
-        window_for,
-    )
+    from sync_apis.auvo.sync import API_BUDGET_PER_MINUTE, READ_TIMEOUT_S, SOURCE, make_hook, sync_stream
     from sync_apis.config import conn_id
     from sync_apis.dag_tasks import param
     from sync_apis.empty_days import configured_thresholds
@@ -59,9 +66,8 @@ def sync_stream_task(context: Any, stream_name: str, logger: Any = log) -> str:
     from sync_apis.warehouse import RunInfo
     from sync_apis.warehouse_conn import warehouse_connection
 
-    params = context["params"]
     day = run_day(context)
-    window = window_for(day, param(context, "overlap_minutes", 10), task_range_of(params))
+    window = run_window(day, context["params"], getattr(context.get("dag_run"), "run_type", None))
     hook = make_hook(
         conn_id("auvo_api"),
         budget_per_minute=float(param(context, "api_budget_per_minute", API_BUDGET_PER_MINUTE)),

@@ -9,11 +9,13 @@ What a run loads for its local day D = [start, end) (docs/design.md, warehouse c
 - ``tasks``: every task whose ``taskDate`` is in D; every task with ``dateLastUpdate`` in
   [start - overlap, end) and a ``taskDate`` in the bounded range around D (``task_range.py``:
   the API needs startDate/endDate, auvo-api.md §7); every task deleted in that window
-  (``GET tasks/GetDeletedTasks``, same range) gets ``deleted_at``.
+  (``GET tasks/GetDeletedTasks``, same range) gets ``deleted_at``. With ``[sync_apis]
+  auvo_updated_until_bound`` both queries also send the window's end (``fetch_options.py``).
 - ``customers``: ``dateLastUpdate`` >= the stored watermark - overlap (all of them the first time).
 - ``expenses``: expenses dated in D; a complete listing marks the day's missing ones deleted.
 - the snapshot entities: the full list; only a *complete* listing (stop signal reached and
-  ``totalItems`` matched) marks missing ids deleted.
+  ``totalItems`` matched) marks missing ids deleted. A backfill run reuses a listing finished
+  moments ago instead (``fetch_options.py``; its run is recorded as ``skipped``).
 
 Older never overwrites newer, whatever order deep or concurrent backfills merge in: tasks and
 customers merge by their ``date_last_update`` stamp (``Table.version_column``), deletions
@@ -32,6 +34,7 @@ from typing import Any
 
 from psycopg import sql
 
+from sync_apis.auvo.fetch_options import FetchOptions, reusable_snapshot
 from sync_apis.auvo.hook import AuvoHook, Listing
 from sync_apis.auvo.parse import api_time, local_time, to_row
 from sync_apis.auvo.streams import (
@@ -104,14 +107,15 @@ def process_pacer(requests_per_minute: float) -> Pacer:
 
 @dataclass(frozen=True)
 class Window:
-    """The run's local day [start, end), the overlap for updated-since queries and the taskDate
-    range those queries cover for tasks."""
+    """The run's local day [start, end), the overlap for updated-since queries, the taskDate
+    range those queries cover for tasks, and the ``[sync_apis]`` fetch options."""
 
     day: date
     start: datetime
     end: datetime
     overlap: timedelta
     task_range: TaskRange = field(default_factory=TaskRange)
+    fetch: FetchOptions = field(default_factory=FetchOptions)
 
     @property
     def since(self) -> datetime:
@@ -148,7 +152,8 @@ class StreamRun:
         self.received = 0
         self.pages = 0
         self.max_cursor: datetime | None = None
-        self.skipped: str | None = None  # why nothing was written (a newer snapshot won)
+        # Why nothing was written: a newer snapshot won, or a recent listing was reused.
+        self.skipped: str | None = None
         # Records of the run's own slice (the day's listing, a snapshot's listing): what the
         # empty-day check compares across runs. None for streams it does not check.
         self.day_rows: int | None = None
@@ -259,6 +264,12 @@ class StreamRun:
         return self.hook.listing(path, param_filter, page_size=self.stream.page_size)
 
     def _snapshot(self) -> tuple[int | None, bool]:
+        max_age = self.window.fetch.reuse_snapshots_within
+        if max_age is not None:
+            self.skipped = reusable_snapshot(self.load.conn, SOURCE, self.stream.name, max_age)
+            if self.skipped:
+                self.log.info("auvo.%s: %s", self.stream.name, self.skipped)
+                return None, False
         feed = Feed(self.load, self.table)
         stage = feed.stage
         listing = self.copy_listing(feed, self._listing(self.stream.path, {}), f"auvo.{self.stream.name}")
@@ -321,21 +332,29 @@ class StreamRun:
         self.day_rows = day.paginator.received
 
         def updated_in_window(record: Any) -> bool:
-            # The API has no upper bound for dateLastUpdate; later changes belong to later runs.
-            # The lower bound is re-applied here because the query starts UPDATED_SINCE_SLACK early.
+            # Later changes belong to later runs. Both bounds are applied here whatever the API
+            # did with them: the query starts UPDATED_SINCE_SLACK early, and the upper bound is
+            # opt-in and of undocumented inclusiveness, when the API honours it at all.
             moment = local_time(record.get("dateLastUpdate")) if isinstance(record, dict) else None
             return moment is None or w.since <= moment < w.end
 
         # The windows bound taskDate only; dateLastUpdate selects, from one second early (above).
-        since = {"dateLastUpdate": api_time(w.since - UPDATED_SINCE_SLACK)}
-        what = f"auvo.tasks updated since {api_time(w.since)}"
-        self.copy_windows(feed, self.stream.path, since, what, keep=updated_in_window)
+        updated = {"dateLastUpdate": api_time(w.since - UPDATED_SINCE_SLACK)}
+        span = f"since {api_time(w.since)}"
+        if w.fetch.bound_updated:
+            # The window's end itself, not a second before: inclusive or exclusive, nothing of
+            # the window is cut off (the boundary second is dropped by updated_in_window).
+            updated["endDateLastUpdate"] = api_time(w.end)
+            span += f" until {api_time(w.end)}"
+        self.copy_windows(
+            feed, self.stream.path, updated, f"auvo.tasks updated {span}", keep=updated_in_window
+        )
         deleted = Feed(self.load, self.table)
-        what = f"auvo.tasks deleted since {api_time(w.since)}"
-        self.copy_windows(deleted, DELETED_TASKS_PATH, since, what, keep=updated_in_window)
+        what = f"auvo.tasks deleted {span}"
+        self.copy_windows(deleted, DELETED_TASKS_PATH, updated, what, keep=updated_in_window)
         if self.left_out:
-            # Not lost: each belongs to the run of the day it changed on. An old day fetches all
-            # of them (the updated-since query has no upper bound), hence the note.
+            # Not lost: each belongs to the run of the day it changed on. Without an upper bound
+            # the API honours, an old day fetches all of them, hence the note.
             self.log.info(
                 "auvo.tasks %s: %d records changed after the day were fetched and left to the runs "
                 "of the days they changed on",
@@ -434,8 +453,14 @@ def make_hook(
     return AuvoHook(auvo_conn_id, policy=policy, pacer=pacer, logger=logger)
 
 
-def window_for(day: date, overlap_minutes: float, task_range: TaskRange | None = None) -> Window:
+def window_for(
+    day: date,
+    overlap_minutes: float,
+    task_range: TaskRange | None = None,
+    fetch: FetchOptions | None = None,
+) -> Window:
     from sync_apis.localday import day_bounds
 
     start, end = day_bounds(day)
-    return Window(day, start, end, timedelta(minutes=float(overlap_minutes)), task_range or TaskRange())
+    overlap = timedelta(minutes=float(overlap_minutes))
+    return Window(day, start, end, overlap, task_range or TaskRange(), fetch or FetchOptions())

@@ -87,6 +87,8 @@ def short_text(text: str | None, limit: int = SHORT_TEXT_CHARS) -> str:
     return joined if len(joined) <= limit else joined[: limit - 1].rstrip() + "…"
 
 
+# A 'skipped' row is not a failure: a snapshot superseded by a newer write, or one a backfill
+# run reused (sync_apis.auvo.fetch_options); its table holds a listing at least as new.
 _PER_DAY = """
 WITH latest AS (
     SELECT source, stream, day, dag_id, run_id, max(finished_at) AS finished_at
@@ -98,7 +100,7 @@ WITH latest AS (
     FROM latest
 )
 SELECT r.source, r.stream, r.day, r.dag_id, r.run_id,
-       bool_and(s.status = 'success') AS ok,
+       bool_and(s.status <> 'failed') AS ok,
        sum(s.rows_received)::bigint AS rows_received,
        {warnings} AS warning,
        string_agg(DISTINCT s.error, '; ') FILTER (WHERE s.status = 'failed') AS error
@@ -121,7 +123,7 @@ WITH newest AS (
     FROM sync_meta.sync_runs ORDER BY source, stream, finished_at DESC
 )
 SELECT s.source, s.stream, n.dag_id, n.run_id, min(s.day) AS day,
-       bool_and(s.status = 'success') AS ok,
+       bool_and(s.status <> 'failed') AS ok,
        sum(s.rows_received)::bigint, sum(s.rows_inserted)::bigint, sum(s.rows_updated)::bigint,
        sum(s.rows_rejected)::bigint, sum(s.api_total)::bigint, max(s.finished_at),
        string_agg(DISTINCT s.error, '; '), {warnings}
