@@ -72,9 +72,11 @@ PYTEST_WORKERS ?= 2
 test: venv bench-venv ## Run the test suite (extra flags: make test PYTEST_ARGS="-m 'not slow' -x"; PYTEST_WORKERS=0 for one process)
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(if $(filter 0,$(PYTEST_WORKERS)),,--dist loadfile --no-loadscope-reorder) $(PYTEST_ARGS)
 
-# Not part of `make test` (its file is not named test_*.py): CeleryExecutor, Redis broker, two
-# named workers and a 7-day backfill of both DAGs; tests/distributed/celery_backfill.py says what it shows.
-test-distributed: venv ## Both DAGs on CeleryExecutor with two workers and a shared Auvo budget (minutes)
+# Not part of `make test` (its file is not named test_*.py): CeleryExecutor, Redis broker, named
+# workers; a 7-day backfill of both DAGs on one worker and on two (figures in
+# test-artifacts/distributed/), a 30-day backfill reprocessed, a worker killed mid-task.
+# tests/distributed/celery_backfill.py says what each shows.
+test-distributed: venv ## Both DAGs on CeleryExecutor with Celery workers and a shared Auvo budget (~16 min on 2 cores)
 	$(VENV)/bin/pytest -n 0 -p no:cacheprovider -m distributed tests/distributed/celery_backfill.py $(PYTEST_ARGS)
 
 lint: venv ## ruff check, ruff format --check, mypy

@@ -15,6 +15,7 @@ import pytest
 
 from sync_apis.auvo.parse import local_time
 from tests.support.airflow_stack import AirflowStack
+from tests.support.auvo_world import BACKFILL_STREAMS, assert_live_tasks_match
 from tests.support.connections import sandbox_conn_json
 from tests.support.pg import create_database, drop_database
 
@@ -71,17 +72,7 @@ def test_backfill_three_days_with_three_active_runs(pg_server, auvo_sandbox, war
         concurrent = stack.max_concurrent_runs("auvo_daily")
 
     with psycopg.connect(warehouse_url.url) as conn:
-        for day in DAYS:
-            start = local_time(day.isoformat() + "T00:00:00")
-            live = {
-                r[0]
-                for r in conn.execute(
-                    "SELECT task_id FROM auvo.tasks WHERE deleted_at IS NULL"
-                    " AND task_date >= %s AND task_date < %s",
-                    (start, start + timedelta(days=1)),
-                ).fetchall()
-            }
-            assert live == {t["taskID"] for t in auvo_sandbox.world.tasks_for_day(day)}, day
+        assert_live_tasks_match(conn, auvo_sandbox.world, DAYS)
         runs_per_day = conn.execute(
             "SELECT day, count(*) FROM sync_meta.sync_runs WHERE stream = 'tasks' AND status = 'success' "
             "AND day = ANY(%s) GROUP BY day ORDER BY day",
@@ -96,10 +87,8 @@ def test_backfill_three_days_with_three_active_runs(pg_server, auvo_sandbox, war
 
 
 TEN_DAYS = [date(2025, 3, 3) + timedelta(days=i) for i in range(10)]
-# Two snapshot streams keep the snapshot question in play (which of two overlapping runs writes,
-# which runs reuse a listing); the other eleven take the same code path and would only add task
-# instances.
-BACKFILL_STREAMS = ["users", "task_types", "customers", "expenses", "tasks"]
+# Two snapshot streams (tests.support.auvo_world.BACKFILL_STREAMS) keep the snapshot question in
+# play: which of two overlapping runs writes, which runs reuse a listing.
 SNAPSHOT_PATHS = {"users": "/v2/users", "task_types": "/v2/taskTypes"}
 MAX_ACTIVE_RUNS = 4
 BACKFILL_CONF = {"streams": BACKFILL_STREAMS, "api_budget_per_minute": 4000, "backoff_base_s": 0.05}

@@ -58,6 +58,34 @@ def test_schema_files_apply_twice(warehouse_conn) -> None:
     assert names == {"sync_runs", "watermarks", "rejected_records"}
 
 
+SCHEMA_FOLDERS = ("sync_meta", "auvo", "e_track")
+
+
+def test_reapplying_the_schema_files_never_waits_for_a_running_load(warehouse_url) -> None:
+    """Every run applies the schema files while other runs' loads hold their tables. Where the
+    schema is in place, applying it must take no lock a load conflicts with: a load holds ROW
+    EXCLUSIVE on what it writes, and ALTER TABLE … ADD COLUMN IF NOT EXISTS (ACCESS EXCLUSIVE) or
+    CREATE INDEX IF NOT EXISTS (SHARE) lock the table before finding there is nothing to do. One
+    load reading a table (ACCESS SHARE), then the schema queueing for ACCESS EXCLUSIVE, then the
+    load's INSERT queueing behind it was a deadlock in a 30-day backfill of both DAGs
+    (tests/distributed/celery_backfill.py)."""
+    paths = [p for folder in SCHEMA_FOLDERS for p in sql_files(folder)]
+    with psycopg.connect(warehouse_url.url, autocommit=True) as conn:
+        run_schema_files(conn, paths)
+        tables = conn.execute(
+            "SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables WHERE schemaname = ANY(%s)",
+            (list(SCHEMA_FOLDERS),),
+        ).fetchall()
+    assert len(tables) > 20
+    with psycopg.connect(warehouse_url.url) as load_conn:
+        # What concurrent loads hold: ROW EXCLUSIVE on every table they may write.
+        for (name,) in tables:
+            load_conn.execute(f"LOCK TABLE {name} IN ROW EXCLUSIVE MODE")
+        with psycopg.connect(warehouse_url.url, autocommit=True, options="-c lock_timeout=3000") as conn:
+            run_schema_files(conn, paths)  # old files: LockNotAvailable after 3 s
+        load_conn.rollback()
+
+
 def test_insert_then_rerun_changes_nothing_then_update(db) -> None:
     rows = [(1, "a", {"x": 1}), (2, "b", {"x": 2})]
     result, _, summary = load(db, rows)

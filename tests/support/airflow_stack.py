@@ -246,6 +246,28 @@ class AirflowStack:
             time.sleep(2)
         raise AssertionError(f"runs of {dag_id} not finished within {timeout} s: {rows}\n{self.logs()}")
 
+    def wait_for_backfills(self, dag_ids: list[str], expected: int, timeout: float = 600) -> None:
+        """Until ``expected`` backfills of each DAG exist and the scheduler has marked them all
+        complete (``backfill.completed_at``: none of their runs queued or running).
+
+        Unlike counting finished runs, this also waits out a reprocessing backfill, whose runs
+        were finished before it cleared them."""
+        deadline = time.monotonic() + timeout
+        rows: list[tuple[Any, ...]] = []
+        while time.monotonic() < deadline:
+            rows = self.query(
+                "SELECT dag_id, count(*), count(completed_at) FROM backfill "
+                "WHERE dag_id = ANY(%s) GROUP BY 1",
+                (dag_ids,),
+            )
+            if sorted(rows) == sorted((d, expected, expected) for d in dag_ids):
+                return
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    raise AssertionError(f"{name} exited with {proc.returncode}\n{self.logs()}")
+            time.sleep(2)
+        raise AssertionError(f"backfills of {dag_ids} not complete within {timeout} s: {rows}\n{self.logs()}")
+
     def max_concurrent_runs(self, dag_id: str) -> int:
         """The most runs of the DAG that were running at the same instant (from their start/end)."""
         spans = self.query(

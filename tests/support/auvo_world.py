@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
+import psycopg
+
 # The sandbox world's whole history lies within +- 30 days of any test day: the narrower
 # taskDate range changes no result, only the request count (5 windows per query, not 58).
 FAST = {
@@ -11,6 +16,11 @@ FAST = {
     "task_days_back": 30,
     "task_days_ahead": 30,
 }
+# A backfill's streams when a test wants many days more than every table: two snapshot streams
+# keep the snapshot question in play (which of two overlapping runs writes), plus the watermark
+# stream (customers) and the day streams (expenses, tasks); the other eleven snapshot streams
+# take the same code path as users and task_types and would only add task instances.
+BACKFILL_STREAMS = ["users", "task_types", "customers", "expenses", "tasks"]
 SNAPSHOT_KIND = {  # our table -> the sandbox's kind
     "users": "users",
     "teams": "teams",
@@ -26,3 +36,23 @@ SNAPSHOT_KIND = {  # our table -> the sandbox's kind
     "services": "services",
     "expense_types": "expenseTypes",
 }
+
+
+def live_tasks_on(conn: psycopg.Connection, day: date) -> dict[int, Any]:
+    """The warehouse's live (not deleted) tasks whose taskDate is on the local ``day``: id -> raw."""
+    from sync_apis.localday import day_bounds
+
+    rows = conn.execute(
+        "SELECT task_id, raw FROM auvo.tasks WHERE deleted_at IS NULL AND task_date >= %s AND task_date < %s",
+        day_bounds(day),
+    ).fetchall()
+    return dict(rows)
+
+
+def assert_live_tasks_match(conn: psycopg.Connection, world: Any, days: list[date]) -> None:
+    """Per day: the live tasks in the warehouse are exactly the sandbox's, record for record.
+
+    Keyed by task id, so a task missing, one too many (on the wrong day, or deleted in the
+    sandbox) and a stale version all show."""
+    for day in days:
+        assert live_tasks_on(conn, day) == {t["taskID"]: t for t in world.tasks_for_day(day)}, day

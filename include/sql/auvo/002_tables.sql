@@ -318,8 +318,24 @@ CREATE TABLE IF NOT EXISTS auvo.tasks (
 COMMENT ON TABLE auvo.tasks IS 'Auvo tasks (work orders): the run''s day by taskDate, updates by dateLastUpdate, deletions from GetDeletedTasks';
 
 -- What the loaders and the data browser filter on.
-CREATE INDEX IF NOT EXISTS auvo_tasks_task_date ON auvo.tasks (task_date);
-CREATE INDEX IF NOT EXISTS auvo_tasks_date_last_update ON auvo.tasks (date_last_update);
-CREATE INDEX IF NOT EXISTS auvo_tasks_customer_id ON auvo.tasks (customer_id);
-CREATE INDEX IF NOT EXISTS auvo_customers_date_last_update ON auvo.customers (date_last_update);
-CREATE INDEX IF NOT EXISTS auvo_expenses_date ON auvo.expenses (date);
+-- Each only when missing: CREATE INDEX IF NOT EXISTS locks the table (SHARE) before it finds the
+-- index, and every run applies this file while other runs' loads hold ROW EXCLUSIVE on it
+-- (tests/integration/test_warehouse.py::test_reapplying_the_schema_files_never_waits_for_a_running_load).
+DO $$
+BEGIN
+    IF to_regclass('auvo.auvo_tasks_task_date') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS auvo_tasks_task_date ON auvo.tasks (task_date);
+    END IF;
+    IF to_regclass('auvo.auvo_tasks_date_last_update') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS auvo_tasks_date_last_update ON auvo.tasks (date_last_update);
+    END IF;
+    IF to_regclass('auvo.auvo_tasks_customer_id') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS auvo_tasks_customer_id ON auvo.tasks (customer_id);
+    END IF;
+    IF to_regclass('auvo.auvo_customers_date_last_update') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS auvo_customers_date_last_update ON auvo.customers (date_last_update);
+    END IF;
+    IF to_regclass('auvo.auvo_expenses_date') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS auvo_expenses_date ON auvo.expenses (date);
+    END IF;
+END $$;

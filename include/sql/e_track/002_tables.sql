@@ -45,15 +45,33 @@ CREATE TABLE IF NOT EXISTS e_track.positions (
 COMMENT ON TABLE e_track.positions IS 'e-Track GPS fixes; extra holds only fields the parser does not know';
 COMMENT ON COLUMN e_track.positions.extra IS
     'fields of the API record the parser does not know; "_invalid" keeps known fields whose value was unreadable';
-CREATE INDEX IF NOT EXISTS e_track_positions_time ON e_track.positions (data_transmissao);
+-- Only when missing: CREATE INDEX IF NOT EXISTS and ALTER TABLE … ADD COLUMN IF NOT EXISTS lock
+-- the table (SHARE, ACCESS EXCLUSIVE) before they find there is nothing to do, and every run
+-- applies this file while other runs' loads hold ROW EXCLUSIVE on it: one load's INSERT queued
+-- behind the ALTER that waited for that load was a deadlock (tests/integration/test_warehouse.py::
+-- test_reapplying_the_schema_files_never_waits_for_a_running_load). Same below. CREATE TABLE IF
+-- NOT EXISTS locks nothing that exists, and COMMENT ON takes SHARE UPDATE EXCLUSIVE, which no load
+-- conflicts with: those stay as they are.
+DO $$
+BEGIN
+    IF to_regclass('e_track.e_track_positions_time') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS e_track_positions_time ON e_track.positions (data_transmissao);
+    END IF;
+END $$;
 -- Which endpoint vouches for a fix. A plate-day's complete history answer removes the
 -- 'history' fixes it no longer contains (the API corrected their coordinates, so the key
 -- changed); a fix only /ultimas-posicoes reported stays 'latest' and is kept, and becomes
 -- 'history' once a history answer contains it. Added after the first release, hence ALTER
 -- (existing rows, loaded almost all from the history, count as 'history').
-ALTER TABLE e_track.positions
-    ADD COLUMN IF NOT EXISTS origin text NOT NULL DEFAULT 'history'
-        CONSTRAINT e_track_positions_origin CHECK (origin IN ('history', 'latest'));
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = 'e_track.positions'::regclass
+                                               AND attname = 'origin' AND NOT attisdropped) THEN
+        ALTER TABLE e_track.positions
+            ADD COLUMN IF NOT EXISTS origin text NOT NULL DEFAULT 'history'
+                CONSTRAINT e_track_positions_origin CHECK (origin IN ('history', 'latest'));
+    END IF;
+END $$;
 COMMENT ON COLUMN e_track.positions.origin IS
     'history = returned by /ultimasposicoesterminal for its day; latest = seen only in /ultimas-posicoes';
 
@@ -83,11 +101,22 @@ CREATE TABLE IF NOT EXISTS e_track.trips (
     CONSTRAINT e_track_trips_key PRIMARY KEY (placa, data_inicio_conducao)
 );
 COMMENT ON TABLE e_track.trips IS 'e-Track trip summaries (/resumoviagens), one row per plate and trip start';
-CREATE INDEX IF NOT EXISTS e_track_trips_start ON e_track.trips (data_inicio_conducao);
+DO $$
+BEGIN
+    IF to_regclass('e_track.e_track_trips_start') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS e_track_trips_start ON e_track.trips (data_inicio_conducao);
+    END IF;
+END $$;
 -- The local day whose /resumoviagens answer last reported the trip (a trip may start the day
 -- before): a complete answer for a plate-day removes that day's trips it no longer contains.
 -- NULL (rows from before this column, adopted legacy rows) = the local day the trip started.
-ALTER TABLE e_track.trips ADD COLUMN IF NOT EXISTS reported_day date;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = 'e_track.trips'::regclass
+                                               AND attname = 'reported_day' AND NOT attisdropped) THEN
+        ALTER TABLE e_track.trips ADD COLUMN IF NOT EXISTS reported_day date;
+    END IF;
+END $$;
 COMMENT ON COLUMN e_track.trips.reported_day IS
     'local day of the /resumoviagens request that last reported the trip (NULL: the day it started)';
 

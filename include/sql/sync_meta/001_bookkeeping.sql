@@ -45,7 +45,14 @@ BEGIN
             CHECK (status IN ('success', 'failed', 'skipped'));
     END IF;
 END $$;
-CREATE INDEX IF NOT EXISTS sync_runs_source_stream_day ON sync_meta.sync_runs (source, stream, day);
+-- Only when missing: CREATE INDEX IF NOT EXISTS locks the table (SHARE) before it finds the index,
+-- and every run applies this file while other runs' loads write sync_runs (ROW EXCLUSIVE).
+DO $$
+BEGIN
+    IF to_regclass('sync_meta.sync_runs_source_stream_day') IS NULL THEN
+        CREATE INDEX IF NOT EXISTS sync_runs_source_stream_day ON sync_meta.sync_runs (source, stream, day);
+    END IF;
+END $$;
 
 CREATE TABLE IF NOT EXISTS sync_meta.watermarks (
     source      text        NOT NULL,
