@@ -159,6 +159,9 @@ def run_dag(airflow_db: PgUrl) -> Callable[..., Any]:
     def run(dag_id: str, day: date, conf: dict[str, Any] | None = None) -> Any:
         from airflow._shared.timezones.timezone import parse
 
+        from tests.support.sandboxes import BROWSER_DAY
+
+        assert day != BROWSER_DAY, f"{day} is reserved for the browser tests' runs: pick another day"
         bag = load_dagbag()
         dag = bag.get_dag(dag_id)
         assert dag is not None, f"{dag_id} not found; import errors: {bag.import_errors}"

@@ -25,9 +25,9 @@ import pytest
 from tests.browser.routes import PREFIX
 from tests.support.connections import connection_env
 from tests.support.pg import PgUrl, create_database, drop_database
-from tests.support.sandboxes import SANDBOX_NOW, small_auvo_config, small_etrac_config
+from tests.support.sandboxes import BROWSER_DAY, SANDBOX_NOW, small_auvo_config, small_etrac_config
 
-DAY = date(2025, 3, 10)
+DAY = BROWSER_DAY
 USERS = {"admin": "admin-pass-for-tests", "viewer": "viewer-pass-for-tests"}
 
 

@@ -9,11 +9,13 @@ reports equals the count of SQL that binds the same text as a value.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
+from tests.browser.conftest import DAY
 from tests.browser.routes import PREFIX
 
 pytestmark = pytest.mark.timeout(600)
@@ -38,19 +40,20 @@ def attacks(run_id: str, user_id: int, plate: str) -> list[tuple[str, dict[str, 
     listing_params = [*listing, "f.KEY", "after", "{schema}", "{table}"]
     record = {"k.user_id": str(user_id), "lang": "en"}
     run = {"dag_id": "etrac_daily", "run_id": run_id, "lang": "pt"}
+    as_of = {"lang": "pt", "as_of": (DAY + timedelta(days=1)).isoformat()}
     out: list[tuple[str, dict[str, str], str]] = []
     for path in ("/", "/api/health"):
-        out += [(path, {"lang": "pt", "as_of": "2025-03-11"}, p) for p in ("lang", "as_of")]
+        out += [(path, as_of, p) for p in as_of]
     out.append(("/tables", {"lang": "pt"}, "lang"))
     for path in (table, f"/api{table}", f"{table}/csv"):
         out += [(path, listing, p) for p in listing_params]
     for path in (f"{table}/record", f"/api{table}/record"):
         out += [(path, record, p) for p in ("k.user_id", "k.KEY", "lang", "{schema}", "{table}")]
-    vehicle = {"placa": plate, "day": "2025-03-10", "lang": "pt"}
+    vehicle = {"placa": plate, "day": DAY.isoformat(), "lang": "pt"}
     for path in ("/vehicle", "/api/vehicle"):
         out += [(path, vehicle, p) for p in vehicle]
     for path in ("/auvo", "/api/auvo"):
-        out += [(path, {"day": "2025-03-10", "lang": "en"}, p) for p in ("day", "lang")]
+        out += [(path, {"day": DAY.isoformat(), "lang": "en"}, p) for p in ("day", "lang")]
     for path in ("/auvo/task/{task_id}", "/api/auvo/task/{task_id}"):
         out += [(path, {"lang": "pt"}, p) for p in ("{task_id}", "lang")]
     out += [("/fleet", {"lang": "pt"}, "lang")]

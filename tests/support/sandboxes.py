@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 SANDBOX_NOW = datetime.fromisoformat("2025-03-13T12:00:00-03:00")
 """Tests pin the sandbox clock here, so days 2025-03-10..12 are complete history."""
+
+BROWSER_DAY = date(2025, 3, 3)
+"""The day the browser tests load with ``dag.test()`` and then read for the whole session.
+
+Reserved for them: ``dag.test()`` deletes any run of the same DAG with the same logical date, and
+the in-process Airflow database is shared by every test of an xdist worker, so another module's
+``dag.test()`` of this day would delete the runs the browser links to (and marks failed)."""
 
 
 def small_etrac_config(config_cls: Any) -> Any:
