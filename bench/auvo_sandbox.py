@@ -9,23 +9,20 @@ the API answered, with its status, whoever sent it.
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import requests
 
 from bench.airflow_stack import free_port
+from bench.sandbox_process import sandbox_process
 from tests.support.connections import auvo_conn_json
 
-REPO = Path(__file__).resolve().parents[1]
 RATE_LIMITED = (403, 429)  # Auvo's rate-limit answer, and the status some clients report (§6.1)
 
 
@@ -51,20 +48,11 @@ class AuvoSandbox:
 @contextmanager
 def auvo_sandbox(now: str, *options: str) -> Iterator[AuvoSandbox]:
     """``python -m sandbox`` serving Auvo only, clock pinned at ``now``; ``options``: ``KEY=VALUE``."""
-    args = [sys.executable, "-m", "sandbox", "--no-etrac", "--auvo-port", "0", "--now", now]
+    args = ["--no-etrac", "--auvo-port", "0", "--now", now]
     for option in options:
         args += ["--auvo-option", option]
-    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        found = re.search(r"(http://\S+)/v2", line)
-        if not found:
-            raise RuntimeError(f"the Auvo sandbox did not start: {line!r}")
-        yield AuvoSandbox(found.group(1))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with sandbox_process(args, r"(http://\S+)/v2", "Auvo") as base_url:
+        yield AuvoSandbox(base_url)
 
 
 @contextmanager

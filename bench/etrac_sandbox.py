@@ -7,16 +7,13 @@ and encodes every answer) must not share an interpreter lock with the code being
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from bench.sandbox_process import sandbox_process
+
 NOW = "2025-03-13T12:00:00"  # São Paulo local time: DAY is complete and within retention
 DAY = date(2025, 3, 12)
 SEED = 21
@@ -38,16 +35,7 @@ class Sandbox:
 
 @contextmanager
 def etrac_sandbox(vehicles: int, *, dense: bool = True, extra: tuple[str, ...] = ()) -> Iterator[Sandbox]:
-    args = [sys.executable, "-m", "sandbox", "--no-auvo", "--etrac-port", "0", "--seed", str(SEED)]
+    args = ["--no-auvo", "--etrac-port", "0", "--seed", str(SEED)]
     args += ["--vehicles", str(vehicles), "--now", NOW, *(DENSE if dense else ()), *extra]
-    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        found = re.search(r"(http://\S+/monitoramento)", line)
-        if not found:
-            raise RuntimeError(f"the e-Track sandbox did not start: {line!r}")
-        yield Sandbox(found.group(1), vehicles, dense)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with sandbox_process(args, r"(http://\S+/monitoramento)", "e-Track") as base_url:
+        yield Sandbox(base_url, vehicles, dense)

@@ -209,9 +209,7 @@ def seven_day_backfill(
     stack = CeleryStack(pg_server, broker_url, workers, extra_env=env, parallelism=16)
     with stack:
         pids = stack.pids()
-        for dag_id in DAGS:
-            stack.wait_for_dag(dag_id)
-            stack.cli("dags", "unpause", dag_id)
+        stack.unpause(*DAGS)
         backfills = backfill_both(stack, DAYS)
         stack.wait_for_backfills(DAGS, expected=1, timeout=2000)
         runs = {dag_id: backfill_runs(stack, dag_id) for dag_id in DAGS}
@@ -337,9 +335,7 @@ def test_thirty_days_of_both_dags_at_once_then_reprocessing_them_changes_no_tabl
         stack = CeleryStack(pg_server, broker_url, WORKERS, extra_env=env, parallelism=16)
         with stack:
             pids = stack.pids()
-            for dag_id in DAGS:
-                stack.wait_for_dag(dag_id)
-                stack.cli("dags", "unpause", dag_id)
+            stack.unpause(*DAGS)
 
             first = backfill_both(stack, THIRTY_DAYS, conf=THIRTY_DAY_CONF)
             stack.wait_for_backfills(DAGS, expected=1, timeout=2400)
@@ -441,8 +437,7 @@ def test_a_worker_killed_mid_history_chunk_is_survived(
     }
     stack = CeleryStack(pg_server, broker_url, WORKERS, extra_env=env, parallelism=16)
     with stack:
-        stack.wait_for_dag("etrac_daily")
-        stack.cli("dags", "unpause", "etrac_daily")
+        stack.unpause("etrac_daily")
         stack.cli(
             "backfill", "create", "--dag-id", "etrac_daily", "--from-date", KILL_DAYS[0].isoformat(),
             "--to-date", KILL_DAYS[-1].isoformat(), "--max-active-runs", "1",

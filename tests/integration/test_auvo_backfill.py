@@ -48,8 +48,7 @@ def backfill_stack(
         **NARROW_RANGE_ENV,
     }
     with AirflowStack(pg_server, extra_env=env, parallelism=8) as stack:
-        stack.wait_for_dag("auvo_daily")
-        stack.cli("dags", "unpause", "auvo_daily")
+        stack.unpause("auvo_daily")
         args = ["--from-date", days[0].isoformat(), "--to-date", days[-1].isoformat()]
         args += ["--max-active-runs", str(max_active_runs)]
         if conf is not None:

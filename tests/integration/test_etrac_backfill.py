@@ -38,8 +38,7 @@ def test_backfill_loads_each_day_once(
     }
     with AirflowStack(pg_server, extra_env=env, parallelism=8) as stack:
         stack.cli("pools", "set", "etrac_api", "1", "e-Track API calls")
-        stack.wait_for_dag("etrac_daily")
-        stack.cli("dags", "unpause", "etrac_daily")
+        stack.unpause("etrac_daily")
         stack.cli(
             "backfill", "create", "--dag-id", "etrac_daily",
             "--from-date", DAYS[0].isoformat(), "--to-date", DAYS[-1].isoformat(), "--max-active-runs", "3",

@@ -61,9 +61,8 @@ def test_both_dags_triggered_without_a_logical_date_load_today_so_far(
     }
     dag_ids = ("auvo_daily", "etrac_daily")
     with AirflowStack(pg_server, extra_env=env, parallelism=8) as stack:
+        stack.unpause(*dag_ids)
         for dag_id in dag_ids:
-            stack.wait_for_dag(dag_id)
-            stack.cli("dags", "unpause", dag_id)
             reply = requests.post(
                 f"http://127.0.0.1:{stack.port}/api/v2/dags/{dag_id}/dagRuns",
                 json={"logical_date": None},

@@ -6,8 +6,7 @@ and the api-server because Airflow 3 tasks talk to it (the execution API). The s
 metadata database so its runs never mix with ``dag.test()`` runs of the same days.
 
     with AirflowStack(pg_server, extra_env=connections) as stack:
-        stack.wait_for_dag("etrac_daily")
-        stack.cli("dags", "unpause", "etrac_daily")
+        stack.unpause("etrac_daily")
         stack.cli("backfill", "create", "--dag-id", "etrac_daily", ...)
         runs = stack.wait_for_runs("etrac_daily", expected=3)
 """
@@ -173,13 +172,17 @@ class AirflowStack:
 
     # -- helpers -----------------------------------------------------------------------------
 
+    def log_files(self) -> dict[str, Path]:
+        """Each started process's log, by the label ``logs`` prints above its tail."""
+        return {name: self.home / f"{name}.log" for name in self.SERVICES}
+
     def logs(self, tail: int = 60) -> str:
+        """The last ``tail`` lines of every process's log, for a failing assertion's message."""
         out = []
-        for name in self.SERVICES:
-            path = self.home / f"{name}.log"
+        for label, path in self.log_files().items():
             if path.exists():
                 lines = path.read_text(errors="replace").splitlines()[-tail:]
-                out.append(f"==== {name} ====\n" + "\n".join(lines))
+                out.append(f"==== {label} ====\n" + "\n".join(lines))
         return "\n".join(out)
 
     def cli(self, *args: str, timeout: float = 180) -> str:
@@ -223,6 +226,12 @@ class AirflowStack:
                 raise AssertionError(f"import errors: {errors}")
             time.sleep(1)
         raise AssertionError(f"{dag_id} was not parsed within {timeout} s\n{self.logs()}")
+
+    def unpause(self, *dag_ids: str) -> None:
+        """Wait until each DAG is parsed, then unpause it (tests' DAGs start paused)."""
+        for dag_id in dag_ids:
+            self.wait_for_dag(dag_id)
+            self.cli("dags", "unpause", dag_id)
 
     def wait_for_runs(self, dag_id: str, expected: int, timeout: float = 600) -> list[DagRunRow]:
         """Until ``expected`` runs of the DAG have finished; returns them, oldest first."""

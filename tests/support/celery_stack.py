@@ -97,14 +97,9 @@ class CeleryStack(AirflowStack):
             )  # fmt: skip
         return self
 
-    def logs(self, tail: int = 60) -> str:
-        out = [super().logs(tail)]
-        for name in self.workers:
-            path = self.home / f"worker-{name}.log"
-            if path.exists():
-                lines = path.read_text(errors="replace").splitlines()[-tail:]
-                out.append(f"==== worker {name} ====\n" + "\n".join(lines))
-        return "\n".join(out)
+    def log_files(self) -> dict[str, Path]:
+        workers = {f"worker {name}": self.home / f"worker-{name}.log" for name in self.workers}
+        return {**super().log_files(), **workers}
 
     def pids(self) -> dict[str, int]:
         return {name: proc.pid for name, proc in self.procs.items()}
