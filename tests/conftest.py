@@ -1,14 +1,13 @@
 """Shared fixtures: a real PostgreSQL, real Airflow in a throwaway home, sandbox API servers.
 
-Airflow reads its configuration when first imported, so the environment is prepared here, at
-import time, before any test module imports Airflow.
+Airflow reads its configuration when first imported, so the environment is prepared at import
+time, before any test module imports Airflow: ``tests.support.airflow_env`` does it, imported
+first thing below.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -16,44 +15,14 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "plugins")]
+_ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(_ROOT), str(_ROOT / "plugins")]
 
+# First, before anything imports Airflow: importing airflow_env sets Airflow's environment.
+from tests.support.airflow_env import META_DB, PG_SERVER, load_dagbag  # noqa: E402
 from tests.support.connections import connection_env  # noqa: E402
-from tests.support.pg import PgUrl, create_database, drop_database, server_url  # noqa: E402
+from tests.support.pg import PgUrl, create_database, drop_database  # noqa: E402
 from tests.support.sandboxes import SANDBOX_NOW, small_auvo_config, small_etrac_config  # noqa: E402
-
-# --------------------------------------------------------------------------- Airflow environment
-
-PG_SERVER = server_url()
-_META_DB = PG_SERVER.with_db(f"sync_apis_test_meta_{os.getpid()}")
-AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="sync-apis-airflow-"))
-
-AIRFLOW_ENV = {
-    "AIRFLOW_HOME": str(AIRFLOW_HOME),
-    "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-    "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _META_DB.sqlalchemy(),
-    "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-    "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",
-    # Tests never trigger the scheduler's own clock-based runs.
-    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-    # The sandboxes' clocks are pinned at SANDBOX_NOW (2025), the wall clock is not: e-Track's
-    # retention (90 days before *now*) would refuse every test day. Tests of the refusal set it.
-    "AIRFLOW__SYNC_APIS__ETRAC_RETENTION_DAYS": "0",
-    # Each test starts its own Auvo sandbox, often on a port an earlier one used: a token shared
-    # across tests would meet a server that never issued it. test_auvo_token_sharing.py turns the
-    # worker's token cache on with a directory of its own.
-    "AIRFLOW__SYNC_APIS__AUVO_TOKEN_CACHE": "False",
-}
-os.environ.update(AIRFLOW_ENV)
-# [core] default_timezone stays unset (Airflow's default, UTC), as in most deployments: the
-# bundle must load the right days without it. test_timetable_in_airflow.py tries other zones.
-os.environ.pop("AIRFLOW__CORE__DEFAULT_TIMEZONE", None)
-for _name in ("AIRFLOW_CONN_AUVO_API", "AIRFLOW_CONN_ETRAC_API", "AIRFLOW_CONN_SYNC_APIS_DB"):
-    os.environ.pop(_name, None)  # a developer's real credentials must never reach a test
 
 # --------------------------------------------------------------------------- PostgreSQL
 
@@ -103,20 +72,20 @@ def airflow_db(pg_server: PgUrl) -> Iterator[PgUrl]:
 
     with psycopg.connect(pg_server.url, autocommit=True) as conn:
         conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(_META_DB.dbname))
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(META_DB.dbname))
         )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_META_DB.dbname)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(META_DB.dbname)))
     from airflow.utils.db import initdb
 
     initdb()
     try:
-        yield _META_DB
+        yield META_DB
     finally:
         from airflow import settings
 
         # Close Airflow's sessions before the database goes, or its exit hook fails noisily.
         settings.dispose_orm()
-        drop_database(pg_server, _META_DB)
+        drop_database(pg_server, META_DB)
 
 
 @pytest.fixture
@@ -133,12 +102,6 @@ def connect_airflow(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, 
         return env
 
     return connect
-
-
-def load_dagbag() -> Any:
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(REPO / "dags"))
 
 
 @pytest.fixture(scope="session")

@@ -3,32 +3,27 @@
 ``loaded_warehouse`` runs ``auvo_daily`` and ``etrac_daily`` with ``dag.test()`` for one sandbox
 day into a fresh database, once per session (nothing writes to it afterwards). ``airflow_app`` is
 Airflow's api-server app (``airflow.api_fastapi.app.create_app``: the same plugin mounting, auth
-manager and middleware as
-``airflow api-server``) with the simple auth manager's login on (not "all admins"), so requests
-without a token really are anonymous.
+manager and middleware as ``airflow api-server``) with the simple auth manager's login on (not
+"all admins"), so requests without a token really are anonymous; ``tests.support.browser_app``
+builds it, so that a module with a warehouse of its own can build another.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
-from tests.browser.routes import PREFIX
+from tests.support.airflow_env import load_dagbag
+from tests.support.browser_app import USERS, browser_app
+from tests.support.browser_routes import PREFIX
 from tests.support.connections import connection_env
 from tests.support.pg import PgUrl, create_database, drop_database
 from tests.support.sandboxes import BROWSER_DAY, SANDBOX_NOW, small_auvo_config, small_etrac_config
-
-DAY = BROWSER_DAY
-USERS = {"admin": "admin-pass-for-tests", "viewer": "viewer-pass-for-tests"}
 
 
 @dataclass
@@ -63,7 +58,6 @@ def loaded_warehouse(pg_server: PgUrl, airflow_db: PgUrl) -> Iterator[Warehouse]
     from sandbox.core import Clock
     from sandbox.etrac import EtracConfig
     from sandbox.etrac import make_server as make_etrac
-    from tests.conftest import load_dagbag
 
     db = create_database(pg_server, "sync_apis_test_browser")
     auvo = make_auvo(small_auvo_config(AuvoConfig), clock=Clock(SANDBOX_NOW))
@@ -82,10 +76,10 @@ def loaded_warehouse(pg_server: PgUrl, airflow_db: PgUrl) -> Iterator[Warehouse]
                 dag = load_dagbag().get_dag(dag_id)
                 for task in dag.tasks:
                     task.retries = 0
-                run = dag.test(logical_date=parse(DAY.isoformat()))
+                run = dag.test(logical_date=parse(BROWSER_DAY.isoformat()))
                 assert run.state == "success", f"{dag_id} {run.state}"
                 runs[dag_id] = run.run_id
-        yield Warehouse(db, DAY, runs)
+        yield Warehouse(db, BROWSER_DAY, runs)
     finally:
         auvo.stop()
         etrac.stop()
@@ -97,44 +91,6 @@ def airflow_app(loaded_warehouse: Warehouse, tmp_path_factory: pytest.TempPathFa
     """Airflow's api-server app in-process, reading ``loaded_warehouse`` through the browser."""
     with browser_app(loaded_warehouse.url, tmp_path_factory) as app:
         yield app
-
-
-@contextmanager
-def browser_app(warehouse: PgUrl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Airflow's api-server app whose browser reads ``warehouse`` (a module may override
-    ``airflow_app`` with its own warehouse; ``client`` and ``token`` then follow it)."""
-    from airflow.configuration import conf
-
-    passwords = Path(tmp_path_factory.mktemp("auth")) / "passwords.json"
-    passwords.write_text(json.dumps(USERS))
-    settings = {
-        ("core", "simple_auth_manager_all_admins"): "False",
-        ("core", "simple_auth_manager_users"): "admin:admin,viewer:viewer",
-        ("core", "simple_auth_manager_passwords_file"): str(passwords),
-        ("api_auth", "jwt_secret"): "browser-tests-jwt-secret",
-        ("api", "base_url"): "http://testserver",
-    }
-    saved = {k: conf.get(*k, fallback=None) for k in settings}
-    for (section, key), value in settings.items():
-        conf.set(section, key, value)
-    env_saved = os.environ.get("AIRFLOW_CONN_SYNC_APIS_DB")
-    os.environ["AIRFLOW_CONN_SYNC_APIS_DB"] = warehouse.airflow_conn_json()
-    try:
-        from airflow.api_fastapi.app import create_app, purge_cached_app
-
-        purge_cached_app()
-        yield create_app()
-    finally:
-        purge_cached_app()
-        for (section, key), value in saved.items():
-            if value is None:
-                conf.remove_option(section, key)
-            else:
-                conf.set(section, key, value)
-        if env_saved is None:
-            os.environ.pop("AIRFLOW_CONN_SYNC_APIS_DB", None)
-        else:
-            os.environ["AIRFLOW_CONN_SYNC_APIS_DB"] = env_saved
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from tests.browser.routes import PREFIX, Route, routes
+from tests.support.browser_routes import PREFIX, Route, routes
 
 pytestmark = pytest.mark.timeout(300)
 

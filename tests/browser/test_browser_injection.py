@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.browser.conftest import DAY
-from tests.browser.routes import PREFIX
+from tests.support.browser_routes import PREFIX
+from tests.support.sandboxes import BROWSER_DAY
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -40,7 +40,7 @@ def attacks(run_id: str, user_id: int, plate: str) -> list[tuple[str, dict[str, 
     listing_params = [*listing, "f.KEY", "after", "{schema}", "{table}"]
     record = {"k.user_id": str(user_id), "lang": "en"}
     run = {"dag_id": "etrac_daily", "run_id": run_id, "lang": "pt"}
-    as_of = {"lang": "pt", "as_of": (DAY + timedelta(days=1)).isoformat()}
+    as_of = {"lang": "pt", "as_of": (BROWSER_DAY + timedelta(days=1)).isoformat()}
     out: list[tuple[str, dict[str, str], str]] = []
     for path in ("/", "/api/health"):
         out += [(path, as_of, p) for p in as_of]
@@ -49,11 +49,11 @@ def attacks(run_id: str, user_id: int, plate: str) -> list[tuple[str, dict[str, 
         out += [(path, listing, p) for p in listing_params]
     for path in (f"{table}/record", f"/api{table}/record"):
         out += [(path, record, p) for p in ("k.user_id", "k.KEY", "lang", "{schema}", "{table}")]
-    vehicle = {"placa": plate, "day": DAY.isoformat(), "lang": "pt"}
+    vehicle = {"placa": plate, "day": BROWSER_DAY.isoformat(), "lang": "pt"}
     for path in ("/vehicle", "/api/vehicle"):
         out += [(path, vehicle, p) for p in vehicle]
     for path in ("/auvo", "/api/auvo"):
-        out += [(path, {"day": DAY.isoformat(), "lang": "en"}, p) for p in ("day", "lang")]
+        out += [(path, {"day": BROWSER_DAY.isoformat(), "lang": "en"}, p) for p in ("day", "lang")]
     for path in ("/auvo/task/{task_id}", "/api/auvo/task/{task_id}"):
         out += [(path, {"lang": "pt"}, p) for p in ("{task_id}", "lang")]
     out += [("/fleet", {"lang": "pt"}, "lang")]
@@ -99,8 +99,8 @@ def test_every_parameter_of_every_route_resists_injection(
             assert resp.status_code in (200, 400, 404, 422), (where, resp.status_code, resp.text[:300])
             assert elapsed < 2.5, f"{where} took {elapsed:.1f}s: did pg_sleep run?"
             assert "Traceback" not in resp.text and "syntax error" not in resp.text.lower(), where
-    # Every route of routes.py except the ones without parameters was attacked.
-    from tests.browser.routes import routes
+    # Every route of browser_routes.py except the ones without parameters was attacked.
+    from tests.support.browser_routes import routes
 
     assert {r.path for r in routes("d", "r")} - covered == {"/api/tables", "/api/fleet"}
     assert loaded_warehouse.fingerprint() == before

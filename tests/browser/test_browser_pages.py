@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser.routes import PREFIX
+from tests.support.browser_routes import PREFIX
 
 pytestmark = pytest.mark.timeout(300)
 SP = ZoneInfo("America/Sao_Paulo")
@@ -304,7 +304,7 @@ def test_overview_as_of_a_day_links_runs_and_reds_a_failed_run(
     one missing; after the etrac run is marked failed in Airflow (as from its UI), its days red."""
     from urllib.parse import quote
 
-    from tests.browser.conftest import USERS
+    from tests.support.browser_app import USERS
 
     wh = loaded_warehouse
     as_of = (wh.day + timedelta(days=1)).isoformat()

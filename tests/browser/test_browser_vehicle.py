@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser.routes import PREFIX
+from tests.support.browser_routes import PREFIX
 
 pytestmark = pytest.mark.timeout(300)
 SP = ZoneInfo("America/Sao_Paulo")

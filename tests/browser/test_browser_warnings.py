@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from tests.browser.conftest import browser_app
+from tests.support.browser_app import browser_app
 from tests.support.pg import PgUrl, create_database, drop_database
 
 if TYPE_CHECKING:

@@ -259,7 +259,7 @@ def test_test_alert_command_reaches_both_channels(
     from airflow.models.connection import Connection
     from airflow.utils.session import create_session
 
-    from tests.conftest import REPO
+    from tests.support.airflow_env import REPO
 
     configure_alerts(monkeypatch, webhook_url="http://unused.invalid", smtp_port=smtp_sink.port)
     monkeypatch.delenv("AIRFLOW_CONN_ALERT_WEBHOOK")

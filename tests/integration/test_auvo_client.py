@@ -198,7 +198,7 @@ def test_a_kill_mid_load_leaves_nothing_and_a_rerun_converges(hook_for, auvo_san
     import subprocess
     import sys
 
-    from tests.conftest import REPO
+    from tests.support.airflow_env import REPO
 
     # The deletions listing (the last of three) hangs: the kill lands after rows were staged.
     auvo_sandbox.faults.arm("slow", delay=30, times=1, path="getdeletedtasks")

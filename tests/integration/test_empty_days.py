@@ -9,7 +9,7 @@ itself decides (a refused task fails without retrying), ``dag.test()``.
 - An empty day with nothing to compare with: no warning (an INFO note only).
 
 The load functions are called directly (one transaction each, as the DAG's tasks do); the
-sandbox clocks are pinned at conftest.SANDBOX_NOW (2025-03-13 12:00 local).
+sandbox clocks are pinned at tests.support.sandboxes.SANDBOX_NOW (2025-03-13 12:00 local).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from sync_apis.etrac.hook import EtracHook
 from sync_apis.http import HttpPolicy
 from sync_apis.sql_files import sql_files
 from sync_apis.warehouse import RunInfo, run_schema_files
-from tests.conftest import load_dagbag
+from tests.support.airflow_env import load_dagbag
 from tests.support.http_receiver import HttpReceiver
 from tests.support.sandboxes import SANDBOX_NOW
 

@@ -2,8 +2,8 @@
 library seam (tests/support/seams.py); real Airflow for the whole DAG on a day (dag.test) and
 for the operator's command (``airflow dags test``).
 
-The sandbox clock is pinned at 2025-03-13 12:00 local (conftest.SANDBOX_NOW), so 2025-03-10..12
-are complete days; its world is the ground truth the warehouse is compared with.
+The sandbox clock is pinned at 2025-03-13 12:00 local (SANDBOX_NOW, tests/support/sandboxes.py),
+so 2025-03-10..12 are complete days; its world is the ground truth the warehouse is compared with.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.conftest import AIRFLOW_HOME, REPO
+from tests.support.airflow_env import AIRFLOW_HOME, REPO
 
 AIRFLOW = str(REPO / ".venv" / "bin" / "airflow")
 CREDENTIALS = ["sandbox-api-key", "sandbox-api-token", "sandbox@example.com", "1234567890123"]

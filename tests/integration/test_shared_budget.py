@@ -26,7 +26,8 @@ import redis
 
 from sandbox.core import Clock
 from sync_apis.ratelimit import SAFETY, credential_key
-from tests.conftest import SANDBOX_NOW, connection_env, small_auvo_config
+from tests.support.connections import connection_env
+from tests.support.sandboxes import SANDBOX_NOW, small_auvo_config
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("SYNC_APIS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -6,7 +6,11 @@
 - DAG-facing modules are the ones named ``dag_*`` (``dag_defaults``, ``dag_tasks``,
   ``<source>/dag_tasks``, ``<source>/dag_params``): ``dags/`` may import them, no other module
   of the package may;
-- ``dags/`` imports no library internals it does not need: only ``sync_apis`` modules.
+- ``dags/`` imports no library internals it does not need: only ``sync_apis`` modules;
+- test modules, conftest files and the benchmarks take their helpers from ``tests.support`` only,
+  never from a conftest or another test module (issue 10, point 7): a conftest is the plugin
+  pytest loads for its directory (fixtures, hooks), not a library, and a helper left in a test
+  module is found only by whoever happens to read that module's tests.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 PLUGINS = REPO / "plugins"
 PACKAGE = "sync_apis"
 DAGS = REPO / "dags"
+TESTS = REPO / "tests"
+SUPPORT = "tests.support"
 
 
 @dataclass(frozen=True)
@@ -30,8 +36,8 @@ class Import:
     line: int
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(PLUGINS).with_suffix("").parts
+def module_name(path: Path, root: Path = PLUGINS) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -40,34 +46,33 @@ def package_modules() -> dict[str, Path]:
 
 
 MODULES = package_modules()
+TEST_MODULES = {module_name(p, REPO): p for p in sorted(TESTS.rglob("*.py"))}
 
 
-def is_package(module: str) -> bool:
-    path = MODULES.get(module)
-    return path is not None and path.name == "__init__.py"
-
-
-def resolve(importer: str, node: ast.ImportFrom) -> str:
-    """The absolute module an ``ImportFrom`` reads (relative imports resolved)."""
+def resolve(importer: str, node: ast.ImportFrom, package: bool = False) -> str:
+    """The absolute module an ``ImportFrom`` reads (relative imports resolved); ``package``:
+    the importer is a package's ``__init__``, so ``.`` is the importer itself."""
     if not node.level:
         return node.module or ""
     base = importer.split(".")
-    base = base if is_package(importer) else base[:-1]
+    base = base if package else base[:-1]
     base = base[: len(base) - (node.level - 1)]
     return ".".join([*base, *([node.module] if node.module else [])])
 
 
-def imports_of(path: Path, importer: str) -> Iterator[Import]:
+def imports_of(path: Path, importer: str, modules: dict[str, Path] = MODULES) -> Iterator[Import]:
+    """Every import in ``path`` (inside functions too); ``modules``: the known modules, so that
+    ``from package import module`` counts as an import of the module."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield Import(importer, alias.name, (), node.lineno)
         elif isinstance(node, ast.ImportFrom):
-            target = resolve(importer, node)
+            target = resolve(importer, node, package=path.name == "__init__.py")
             for alias in node.names:
                 submodule = f"{target}.{alias.name}"
-                if submodule in MODULES:  # ``from sync_apis.auvo import sync``: the module itself
+                if submodule in modules:  # ``from sync_apis.auvo import sync``: the module itself
                     yield Import(importer, submodule, (), node.lineno)
                 else:
                     yield Import(importer, target, (alias.name,), node.lineno)
@@ -147,6 +152,27 @@ def is_dag_facing(module: str) -> bool:
     return module.rsplit(".", 1)[-1].startswith("dag_")
 
 
+def within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def helper_imports_of(name: str, path: Path) -> list[Import]:
+    """What one file (module ``name``) imports from the test tree outside ``tests.support``:
+    conftests and test modules, by absolute or relative import, at any depth."""
+    return [
+        i
+        for i in imports_of(path, name, TEST_MODULES)
+        if within(i.target, "tests") and not within(i.target, SUPPORT)
+    ]
+
+
+def helper_importers() -> dict[str, Path]:
+    """Every module that may take test helpers: the suite's (``tests.support`` aside) and the
+    benchmarks'."""
+    files = {m: p for m, p in TEST_MODULES.items() if not within(m, SUPPORT)}
+    return files | {module_name(p, REPO): p for p in sorted((REPO / "bench").rglob("*.py"))}
+
+
 # --------------------------------------------------------------------------- the checker itself
 
 
@@ -165,6 +191,32 @@ def test_relative_and_submodule_imports_resolve_to_modules(tmp_path: Path) -> No
         ("sync_apis.auvo.hook", ("_x",)),
         ("sync_apis.auvo.streams", ()),
     }
+
+
+def test_imports_of_test_modules_are_found_relative_and_inside_functions_too(tmp_path: Path) -> None:
+    source = tmp_path / "test_probe.py"
+    source.write_text(
+        "from tests.support.pg import PgUrl\n"
+        "from tests.support import sandboxes\n"
+        "import tests.support.connections\n"
+        "from sandbox.core import Clock\n"
+        "from .conftest import NOW\n"
+        "from . import conftest\n"
+        "from ..browser.routes import PREFIX\n"
+        "def f():\n"
+        "    from tests.conftest import REPO\n"
+        "    import tests.browser.routes\n"
+        "    from tests import conftest\n"
+    )
+    found = sorted((i.line, i.target) for i in helper_imports_of("tests.sandbox.test_probe", source))
+    assert found == [
+        (5, "tests.sandbox.conftest"),
+        (6, "tests.sandbox.conftest"),
+        (7, "tests.browser.routes"),
+        (9, "tests.conftest"),
+        (10, "tests.browser.routes"),
+        (11, "tests.conftest"),
+    ]
 
 
 # --------------------------------------------------------------------------- the rules
@@ -210,3 +262,16 @@ def test_dag_files_import_only_dag_facing_modules_and_plain_data() -> None:
         if not is_dag_facing(i.target) and i.target not in allowed
     ]
     assert not offenders, "\n".join(offenders)
+
+
+def test_test_helpers_come_from_tests_support_only() -> None:
+    """Helpers shared by test modules live in ``tests/support/``; conftests keep fixtures only."""
+    found: dict[tuple[str, int, str], list[str]] = {}
+    for name, path in helper_importers().items():
+        for i in helper_imports_of(name, path):
+            found.setdefault((str(path.relative_to(REPO)), i.line, i.target), []).extend(i.names)
+    offenders = [
+        f"{file}:{line} imports {', '.join(names) or 'the module'} from {target}"
+        for (file, line, target), names in found.items()
+    ]
+    assert not offenders, "test helpers imported from outside tests/support/:\n" + "\n".join(offenders)

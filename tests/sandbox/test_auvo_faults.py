@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.sandbox.conftest import StartAuvo
+from tests.support.start_auvo import StartAuvo
 
 WEEK = {"startDate": "2025-03-03T00:00:00", "endDate": "2025-03-12T23:59:59"}
 RATE_BODY = {"error": "Rate limit temporarily exceeded"}

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 
 from sandbox.core import SAO_PAULO
-from tests.sandbox.conftest import StartAuvo
+from tests.support.start_auvo import StartAuvo
 
 DAY_10 = {"startDate": "2025-03-10T00:00:00", "endDate": "2025-03-10T23:59:59"}
 WEEK = {"startDate": "2025-03-03T00:00:00", "endDate": "2025-03-12T23:59:59"}

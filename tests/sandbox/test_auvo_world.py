@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from sandbox.core import SAO_PAULO
-from tests.sandbox.conftest import NOW, StartAuvo
+from tests.support.sandboxes import SANDBOX_NOW
+from tests.support.start_auvo import StartAuvo
 
 ALL_TIME = {"startDate": "2000-01-01T00:00:00", "endDate": "2099-12-31T23:59:59"}
 SNAPSHOT_KINDS = (
@@ -50,7 +51,7 @@ def test_state_depends_only_on_now(auvo: StartAuvo) -> None:
     before = server.world.tasks_for_day(day)
     server.clock.advance(timedelta(days=3))
     assert server.world.tasks_for_day(day) != before  # the world moved on ...
-    server.clock.set(NOW)
+    server.clock.set(SANDBOX_NOW)
     assert server.world.tasks_for_day(day) == before  # ... and is the same again at the same now
     fresh, _ = auvo()
     assert fresh.world.tasks_for_day(day) == before  # no hidden state from having been evaluated later
@@ -68,7 +69,7 @@ def test_tasks_are_created_rescheduled_finished_and_deleted_over_time(
     then = {t["taskID"]: t for t in client.all("/tasks", param_filter=span)}
     then_deleted = {t["taskID"] for t in client.all("/tasks/GetDeletedTasks", param_filter=span)}
     assert all(t["creationDate"] <= "2025-03-06T12:00:00" for t in then.values())
-    server.clock.set(NOW)
+    server.clock.set(SANDBOX_NOW)
     client.login()  # a week later the token has long expired (§1.3)
     now = {t["taskID"]: t for t in client.all("/tasks", param_filter=span)}
     deleted = {t["taskID"]: t for t in client.all("/tasks/GetDeletedTasks", param_filter=span)}
@@ -97,7 +98,7 @@ def test_tasks_are_created_rescheduled_finished_and_deleted_over_time(
         assert client.get(f"/tasks/{task_id}").status_code == 404
     truth = [
         t
-        for t in server.world.deleted_tasks(early, NOW)
+        for t in server.world.deleted_tasks(early, SANDBOX_NOW)
         if span["startDate"] <= t["taskDate"] <= span["endDate"]
     ]
     assert truth == sorted((t for t in deleted.values() if t["taskID"] in gone), key=lambda t: t["taskID"])
@@ -151,11 +152,11 @@ def test_ground_truth_equals_what_paging_yields(
         assert client.all(f"/{kind}", param_filter={}, page_size=4) == world.snapshot(kind), kind
     since = datetime(2025, 3, 11, 0, 0)
     updated = client.all("/tasks", param_filter={**ALL_TIME, "dateLastUpdate": since.isoformat()})
-    assert updated == world.tasks_updated_between(since, NOW + timedelta(seconds=1))
+    assert updated == world.tasks_updated_between(since, SANDBOX_NOW + timedelta(seconds=1))
     deleted = client.all(
         "/tasks/GetDeletedTasks", param_filter={**ALL_TIME, "dateLastUpdate": since.isoformat()}
     )
-    assert deleted and deleted == world.deleted_tasks(since, NOW + timedelta(seconds=1))
+    assert deleted and deleted == world.deleted_tasks(since, SANDBOX_NOW + timedelta(seconds=1))
     some = world.tasks_for_day(date(2025, 3, 11))[0]
     assert client.get(f"/tasks/{some['taskID']}").json()["result"] == world.task(some["taskID"])
 

@@ -1,7 +1,8 @@
 """Every data route of the browser with parameters that make it return data, from one place.
 
 Tests iterate over this list; ``test_every_route_is_listed`` fails when the app gains a route
-that is not here, so a new route cannot skip the auth and injection tests.
+that is not here, so a new route cannot skip the auth and injection tests. ``PREFIX`` is where
+the plugin mounts the browser under the Airflow root, for every browser test's URLs.
 """
 
 from __future__ import annotations
