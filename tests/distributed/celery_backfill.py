@@ -34,7 +34,7 @@ import pytest
 
 from sandbox.core import Clock
 from tests.support.airflow_stack import REPO
-from tests.support.auvo_world import BACKFILL_STREAMS, assert_live_tasks_match
+from tests.support.auvo_world import assert_live_tasks_match, assert_snapshots_match
 from tests.support.celery_stack import (
     SHARED_REDIS,
     CeleryStack,
@@ -109,16 +109,13 @@ def shared_budget_env(warehouse_url: Any, auvo: Any, etrac: Any, broker_url: str
     }
 
 
-def backfill_both(
-    stack: CeleryStack, days: list[date], *more: str, conf: dict[str, dict[str, Any]] | None = None
-) -> list[int]:
+def backfill_both(stack: CeleryStack, days: list[date], *more: str) -> list[int]:
     """``airflow backfill create`` for both DAGs, one right after the other, ``--max-active-runs
-    4`` each (``conf``: a DAG's ``--dag-run-conf``); returns the new backfills' ids."""
+    4`` each; returns the new backfills' ids."""
     for dag_id in DAGS:
-        run_conf = ["--dag-run-conf", json.dumps(conf[dag_id])] if conf and dag_id in conf else []
         stack.cli(
             "backfill", "create", "--dag-id", dag_id, "--from-date", days[0].isoformat(),
-            "--to-date", days[-1].isoformat(), "--max-active-runs", "4", *run_conf, *more,
+            "--to-date", days[-1].isoformat(), "--max-active-runs", "4", *more,
         )  # fmt: skip
     rows = stack.query("SELECT id FROM backfill ORDER BY id DESC LIMIT %s", (len(DAGS),))
     return sorted(r[0] for r in rows)
@@ -231,6 +228,7 @@ def seven_day_backfill(
     with psycopg.connect(warehouse_url.url) as conn:
         assert_matches_ground_truth(conn, etrac.world, DAYS)
         assert_live_tasks_match(conn, auvo.world, DAYS)
+        assert_snapshots_match(conn, auvo.world)
 
     seen = [e for e in auvo.log if not e.path.startswith("/_sandbox")]
     assert seen
@@ -269,10 +267,6 @@ LOAD_TIME_COLUMNS = {
 # deleted keeps its first deleted_at (warehouse.Stage.merge_tombstones): a reprocess moving it
 # would be a real change.
 WAREHOUSE_SCHEMAS = ("auvo", "e_track")
-# Five of Auvo's sixteen streams, one of each kind (tests/support/auvo_world.py): 30 days x 2
-# backfills of all sixteen would be ~1 900 task instances, too long on 2 cores; the other eleven
-# tables stay empty, and are still in the checksums.
-THIRTY_DAY_CONF = {"auvo_daily": {"streams": BACKFILL_STREAMS}}
 
 
 def warehouse_state(url: str) -> dict[str, tuple[int, str]]:
@@ -337,7 +331,7 @@ def test_thirty_days_of_both_dags_at_once_then_reprocessing_them_changes_no_tabl
             pids = stack.pids()
             stack.unpause(*DAGS)
 
-            first = backfill_both(stack, THIRTY_DAYS, conf=THIRTY_DAY_CONF)
+            first = backfill_both(stack, THIRTY_DAYS)
             stack.wait_for_backfills(DAGS, expected=1, timeout=2400)
             runs = {dag_id: backfill_runs(stack, dag_id) for dag_id in DAGS}
             figures = {"first": backfill_figures(stack, first, auvo, workers=WORKERS, days=len(THIRTY_DAYS))}
@@ -350,6 +344,7 @@ def test_thirty_days_of_both_dags_at_once_then_reprocessing_them_changes_no_tabl
             with psycopg.connect(warehouse_url.url) as conn:
                 assert_matches_ground_truth(conn, etrac.world, THIRTY_DAYS)
                 assert_live_tasks_match(conn, auvo.world, THIRTY_DAYS)
+                assert_snapshots_match(conn, auvo.world)
             loaded_by = loads_per_day(warehouse_url.url, THIRTY_DAYS)
             before = warehouse_state(warehouse_url.url)
 
@@ -399,6 +394,7 @@ def test_thirty_days_of_both_dags_at_once_then_reprocessing_them_changes_no_tabl
         with psycopg.connect(warehouse_url.url) as conn:  # and still the sandbox's data
             assert_matches_ground_truth(conn, etrac.world, THIRTY_DAYS)
             assert_live_tasks_match(conn, auvo.world, THIRTY_DAYS)
+            assert_snapshots_match(conn, auvo.world)
 
         seen = [e for e in auvo.log if not e.path.startswith("/_sandbox")]
         assert [e for e in seen if e.status in (403, 429)] == []

@@ -16,8 +16,8 @@ import psycopg
 import pytest
 
 from sync_apis.auvo.parse import local_time
-from sync_apis.auvo.streams import STREAMS, Mode
-from tests.support.auvo_world import FAST, SNAPSHOT_KIND
+from sync_apis.auvo.streams import STREAMS
+from tests.support.auvo_world import FAST, assert_snapshots_match
 from tests.support.seams import run_auvo_day
 
 DAY = date(2025, 3, 10)
@@ -70,17 +70,8 @@ def table_hashes(e: Any) -> dict[str, str]:
 
 
 def assert_snapshots_match_truth(e: Any) -> None:
-    """Each snapshot table's live rows are the sandbox's current listing, record for record."""
-    for s in STREAMS:
-        if s.mode is not Mode.SNAPSHOT:
-            continue
-        kind = SNAPSHOT_KIND[s.name]
-        key_field = {"users": "userID", "products": "productId"}.get(kind, "id")
-        live = dict(e.q(f"SELECT {s.key.name}, raw FROM auvo.{s.name} WHERE deleted_at IS NULL"))
-        truth = {
-            r[key_field] if s.key.kind != "text" else str(r[key_field]): r for r in e.world.snapshot(kind)
-        }
-        assert live == truth, s.name
+    with psycopg.connect(e.url) as conn:
+        assert_snapshots_match(conn, e.world)
 
 
 def live_tasks_on(e: Any, day: date) -> dict[int, Any]:

@@ -32,7 +32,7 @@ from sync_apis.auvo.task_range import (
     TaskRange,
     taskdate_filter,
 )
-from tests.support.auvo_world import FAST, SNAPSHOT_KIND
+from tests.support.auvo_world import FAST, SNAPSHOT_ID_FIELD, SNAPSHOT_KIND
 from tests.support.sandboxes import SANDBOX_NOW
 from tests.support.seams import run_auvo_day
 
@@ -48,7 +48,6 @@ DEFAULT_WINDOWS = len(TaskRange().windows(DAY))
 READ_TIMEOUT_S = 2.0
 # ~130 tasks on DAY (2 pages), ~240 customers (3 pages), a multi-page updated-since listing.
 WORLD: dict[str, Any] = {"seed": 7, "history_days": 14, "tasks_per_day": 200, "customers": 230}
-KEY_FIELD = {"users": "userID", "products": "productId"}  # real-data key names; others "id"
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -153,7 +152,7 @@ def assert_matches_truth(
         else:
             assert stream.mode is Mode.SNAPSHOT
             kind = SNAPSHOT_KIND[name]
-            key_field = KEY_FIELD.get(kind, "id")
+            key_field = SNAPSHOT_ID_FIELD.get(kind, "id")
             live = dict(e.q(f"SELECT {stream.key.name}, raw FROM auvo.{name} WHERE deleted_at IS NULL"))
             truth = {
                 (str(r[key_field]) if stream.key.kind == "text" else r[key_field]): served(kind, r, variant)

@@ -56,3 +56,23 @@ def assert_live_tasks_match(conn: psycopg.Connection, world: Any, days: list[dat
     sandbox) and a stale version all show."""
     for day in days:
         assert live_tasks_on(conn, day) == {t["taskID"]: t for t in world.tasks_for_day(day)}, day
+
+
+# The sandbox's id field of a snapshot kind, where it is not "id".
+SNAPSHOT_ID_FIELD = {"users": "userID", "products": "productId"}
+
+
+def assert_snapshots_match(conn: psycopg.Connection, world: Any) -> None:
+    """Each snapshot table's live rows are the sandbox's current listing, record for record."""
+    from sync_apis.auvo.streams import STREAMS, Mode
+
+    for s in STREAMS:
+        if s.mode is not Mode.SNAPSHOT:
+            continue
+        kind = SNAPSHOT_KIND[s.name]
+        key_field = SNAPSHOT_ID_FIELD.get(kind, "id")
+        live = dict(
+            conn.execute(f"SELECT {s.key.name}, raw FROM auvo.{s.name} WHERE deleted_at IS NULL").fetchall()
+        )
+        truth = {r[key_field] if s.key.kind != "text" else str(r[key_field]): r for r in world.snapshot(kind)}
+        assert live == truth, s.name
