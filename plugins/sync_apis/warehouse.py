@@ -29,7 +29,9 @@ from datetime import date, datetime
 from typing import Any, overload
 
 import psycopg
-from psycopg import sql
+from psycopg import postgres, sql
+from psycopg.abc import Buffer
+from psycopg.types.string import StrBinaryDumper
 
 from sync_apis.sql_files import SQL_DIR
 
@@ -62,6 +64,12 @@ class Table:
     soft_delete: bool = False
     synced_at: bool = True
     version_column: str | None = None
+    # Every value of a row is None or of its column's own Python type (str for text, float for
+    # double precision, an aware datetime for timestamptz, a dict or list for jsonb...): the
+    # stage is then loaded with binary COPY, which spares PostgreSQL parsing every value from
+    # text. Rows whose values may need PostgreSQL's text casts (a number as text, a naive
+    # datetime) must leave it False.
+    typed_rows: bool = False
 
     def __post_init__(self) -> None:
         missing = [k for k in self.key if k not in self.columns]
@@ -198,6 +206,31 @@ def _copy_value(value: Any) -> Any:
     return value
 
 
+# Binary COPY (``Table.typed_rows``) applies ``_copy_value``'s rules in the dumpers of the
+# columns that need them, so the values of the other columns go to psycopg's C dumpers untouched
+# and no Python runs per value for them.
+
+
+class _NulFreeTextBinaryDumper(StrBinaryDumper):
+    """text, binary: NUL dropped (PostgreSQL's text cannot hold it), as ``_copy_value`` does."""
+
+    def dump(self, obj: str) -> Buffer | None:
+        return super().dump(obj.replace("\x00", ""))
+
+
+class _JsonTextBinaryDumper(StrBinaryDumper):
+    """jsonb, binary: what text COPY would send after ``_copy_value`` (a dict or list as
+    ``json_text``, a str as JSON text without NUL), in the connection's encoding, behind
+    jsonb's version byte."""
+
+    oid = postgres.types["jsonb"].oid
+
+    def dump(self, obj: Any) -> Buffer | None:
+        # json_text drops NUL itself (the \u0000 escape); JSON text given as a str may hold it raw.
+        text = obj.replace("\x00", "") if isinstance(obj, str) else json_text(obj)
+        return b"\x01" + bytes(super().dump(text) or b"")
+
+
 # --------------------------------------------------------------------------- loading
 
 
@@ -213,6 +246,7 @@ class Stage:
         self.name = f"stage_{table.schema}_{table.name}_{Stage._counter}"
         self.ident = sql.Identifier(self.name)
         self.rows = 0
+        self._types: list[int] | None = None  # the stage's column type oids, for binary COPY
         cols = sql.SQL(", ").join(map(sql.Identifier, table.columns))
         with load.conn.cursor() as cur:
             # Same column types as the target, none of its constraints: bad rows surface at
@@ -230,6 +264,8 @@ class Stage:
 
     def copy(self, rows: Iterable[Sequence[Any]]) -> int:
         """COPY rows (tuples in ``table.columns`` order) into the stage; returns how many."""
+        if self.table.typed_rows:
+            return self._copy_binary(rows)
         n = 0
         stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
             self.ident, sql.SQL(", ").join(map(sql.Identifier, self.table.columns))
@@ -241,6 +277,33 @@ class Stage:
                     raise ValueError(f"{self.table.qualified}: row has {len(row)} values, expected {width}")
                 copy.write_row([_copy_value(v) for v in row])
                 n += 1
+        self.rows += n
+        return n
+
+    def _copy_binary(self, rows: Iterable[Sequence[Any]]) -> int:
+        """``copy`` for ``Table.typed_rows``: binary COPY typed by the stage's own columns."""
+        n = 0
+        columns = sql.SQL(", ").join(map(sql.Identifier, self.table.columns))
+        width = len(self.table.columns)
+        with self.load.conn.cursor() as cur:
+            if self._types is None:
+                # The stage's types are the target's (CREATE .. AS SELECT), whatever the DDL says.
+                cur.execute(sql.SQL("SELECT {} FROM {} LIMIT 0").format(columns, self.ident))
+                self._types = [column.type_code for column in cur.description or ()]
+            # Only this cursor's adapters: the load's other statements dump as before.
+            cur.adapters.register_dumper(None, _NulFreeTextBinaryDumper)
+            cur.adapters.register_dumper(None, _JsonTextBinaryDumper)
+            stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(self.ident, columns)
+            with cur.copy(stmt) as copy:
+                copy.set_types(self._types)
+                write_row = copy.write_row
+                for row in rows:
+                    if len(row) != width:
+                        raise ValueError(
+                            f"{self.table.qualified}: row has {len(row)} values, expected {width}"
+                        )
+                    write_row(row)
+                    n += 1
         self.rows += n
         return n
 

@@ -395,3 +395,53 @@ def test_several_runs_share_one_load_and_each_gets_a_failed_row(db) -> None:
     rows = db.execute("SELECT stream, status FROM sync_meta.sync_runs ORDER BY stream").fetchall()
     assert rows == [("a", "failed"), ("b", "failed")]
     assert table(db) == []
+
+
+# Every column type e-Track's typed rows use (Table.typed_rows: binary COPY).
+TYPED_COLUMNS = ("k", "t", "f", "b", "ts", "d", "iv", "j", "j2")
+TYPED_DDL = (
+    "(k bigint PRIMARY KEY, t text, f double precision, b boolean, ts timestamptz, d date, "
+    "iv interval, j jsonb NOT NULL DEFAULT '{}', j2 jsonb, synced_at timestamptz NOT NULL)"
+)
+
+
+def test_binary_copy_of_typed_rows_stores_what_text_copy_stores(db) -> None:
+    """The same rows, COPYed as text (the default) and as binary (``typed_rows``), are the same
+    rows in PostgreSQL: NUL dropped from text and from JSON, jsonb from a dict, a list or JSON text,
+    NULLs, aware timestamps of any zone (DST included), floats to the last bit, non-ASCII text."""
+    from zoneinfo import ZoneInfo
+
+    sp = ZoneInfo("America/Sao_Paulo")
+    rows = [
+        (1, "a\x00b", 1.1, True, datetime(2025, 3, 12, 0, 0, 26, tzinfo=sp), date(2025, 3, 12),
+         timedelta(hours=1, minutes=11, seconds=35), {"s": "c\u0000d", "n": [1, {"y": None}]}, None),
+        (2, "São Paulo – Av. Rebouças", -46.6442417, False, datetime(2018, 11, 4, 0, 30, tzinfo=sp),
+         None, timedelta(hours=-1), {}, '{"raw": "x\x00y"}'),
+        (3, None, None, None, None, None, None, [1, "two", {"três": 3.0}], ["é"]),
+        (4, "", 0.1 + 0.2, True, datetime(2025, 1, 1, 3, 0, 0, 123456, tzinfo=UTC), date(1999, 12, 31),
+         timedelta(days=2, microseconds=1), {"f": 1e-300, "big": 10**20, "at": datetime(2025, 1, 1)}, {}),
+    ]  # fmt: skip
+    for name, typed in (("as_text", False), ("as_binary", True)):
+        db.execute(f"CREATE TABLE demo.{name} {TYPED_DDL}")
+        table = Table("demo", name, key=("k",), columns=TYPED_COLUMNS, typed_rows=typed)
+        with open_load(db, run(name)) as ld:
+            stage = ld.stage(table)
+            assert stage.copy(rows) == len(rows)
+            assert stage.copy(rows[:1]) == 1  # a second COPY into the same stage
+            stage.merge()
+            ld.finish(requests=0, pages=0, retries=0, rows_received=len(rows))
+    columns = ", ".join(TYPED_COLUMNS)
+    as_text, as_binary = (
+        db.execute(f"SELECT {columns}, ROW({columns})::text FROM demo.{name} ORDER BY k").fetchall()
+        for name in ("as_text", "as_binary")
+    )
+    assert as_binary == as_text
+    assert as_binary[0][1] == "ab" and as_binary[0][7] == {"s": "cd", "n": [1, {"y": None}]}
+    assert as_binary[1][8] == {"raw": "xy"}
+
+
+def test_binary_copy_rejects_a_row_of_the_wrong_width(db) -> None:
+    db.execute(f"CREATE TABLE demo.typed {TYPED_DDL}")
+    table = Table("demo", "typed", key=("k",), columns=TYPED_COLUMNS, typed_rows=True)
+    with pytest.raises(ValueError, match="row has 2 values, expected 9"), open_load(db, run("typed")) as ld:
+        ld.stage(table).copy([(1, "x")])

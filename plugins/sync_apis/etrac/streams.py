@@ -36,8 +36,14 @@ class Stream:
 
     @cached_property
     def table(self) -> Table:
+        # The row builders of etrac/parse.py type every value (see ``Table.typed_rows``).
         return Table(
-            SCHEMA, self.name, key=self.key, columns=self.columns, version_column=self.version_column
+            SCHEMA,
+            self.name,
+            key=self.key,
+            columns=self.columns,
+            version_column=self.version_column,
+            typed_rows=True,
         )
 
     @cached_property
