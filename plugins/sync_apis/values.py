@@ -92,6 +92,9 @@ def _canonical(body: str, dot_groups_thousands: bool) -> str:
 
 # A decimal string the fast path may hand to float() as it is (no exponent, no "nan", no "_").
 _PLAIN_DECIMAL = re.compile(r"-?\d+(?:\.\d+)?", re.ASCII)
+plain_decimal = _PLAIN_DECIMAL.fullmatch
+"""Whether a string is a plain decimal (``"-23.5478507"``): ``float()`` reads it as every
+``ValueRules.number`` would, so a hot loop may skip the rules for it."""
 
 # --------------------------------------------------------------------------- timestamps
 
@@ -158,6 +161,11 @@ def _fast_timestamp(text: str, tz: tzinfo) -> datetime | None:
     if naive.year <= 1 or naive.tzinfo is not None:
         return None
     return datetime(naive.year, naive.month, naive.day, naive.hour, naive.minute, naive.second, 0, tz)
+
+
+fast_timestamp = _fast_timestamp
+"""``ValueRules.timestamp``'s fast path for text, for hot loops: the aware datetime every
+``ValueRules.timestamp`` returns for the text, or None when it takes the general path."""
 
 
 # --------------------------------------------------------------------------- the rules

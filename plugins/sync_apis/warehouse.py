@@ -193,9 +193,13 @@ class RunSummary:
 # --------------------------------------------------------------------------- values
 
 
+# json.dumps builds a new encoder for every call with options; one encoder, the same options.
+_JSON_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
+
+
 def json_text(value: Any) -> str:
     """JSON for a jsonb column. PostgreSQL's jsonb cannot hold NUL, so it is dropped."""
-    return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":")).replace("\\u0000", "")
+    return _JSON_ENCODE(value).replace("\\u0000", "")
 
 
 def _copy_value(value: Any) -> Any:

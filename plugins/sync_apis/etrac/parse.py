@@ -27,24 +27,39 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from sync_apis import LOCAL_TZ as SAO_PAULO  # the row builders' default zone (the one constant)
 from sync_apis.http import json_kind
 from sync_apis.rejected import Rejected
-from sync_apis.values import ETRAC
+from sync_apis.values import ETRAC, fast_timestamp, plain_decimal
 
 # --------------------------------------------------------------------------- plates and request dates
 
 
+_PLATE_NOISE = re.compile(r"[\s\-.]")
+
+
 def normalize_plate(value: Any) -> str | None:
     """``"abc-1d23"`` / ``" ABC 1D23 "`` -> ``"ABC1D23"``; None when empty or not a plate."""
+    if type(value) is str:
+        return _normalize_plate_text(value)
+    return _normalize_plate(value)
+
+
+def _normalize_plate(value: Any) -> str | None:
     if ETRAC.is_empty(value):
         return None
-    plate = re.sub(r"[\s\-.]", "", str(value)).upper()
+    plate = _PLATE_NOISE.sub("", str(value)).upper()
     if not plate or not plate.isalnum() or len(plate) > 16:
         return None
     return plate
+
+
+# Every record of a history answer repeats its plate: the text of a plate is normalised once,
+# not once per position (a dense day is ~1,500 positions per plate).
+_normalize_plate_text = lru_cache(maxsize=1024)(_normalize_plate)
 
 
 def api_date(day: date) -> str:
@@ -116,6 +131,10 @@ def _as_record(record: Any) -> Mapping[str, Any]:
 
 def _required_moment(fields: _Fields, name: str, tz: tzinfo) -> datetime:
     raw = fields.record.get(name)
+    if type(raw) is str:  # the common shapes first: what ETRAC.timestamp would return for them
+        value = fast_timestamp(raw, tz)
+        if value is not None:
+            return value
     if ETRAC.is_empty(raw):
         raise Rejected(f"missing {name}")
     try:
@@ -129,12 +148,16 @@ def _required_moment(fields: _Fields, name: str, tz: tzinfo) -> datetime:
 
 def _coordinate(fields: _Fields, name: str, limit: float) -> float:
     raw = fields.record.get(name)
-    if ETRAC.is_empty(raw):
+    value: float | None
+    if type(raw) is str and plain_decimal(raw):  # "-23.5478507", read as ETRAC.number reads it
+        value = float(raw)
+    elif ETRAC.is_empty(raw):
         raise Rejected(f"missing {name}")
-    try:
-        value = ETRAC.number(raw)  # a boolean is no coordinate: it raises
-    except ValueError:
-        raise Rejected(f"unreadable {name}: {raw!r}") from None
+    else:
+        try:
+            value = ETRAC.number(raw)  # a boolean is no coordinate: it raises
+        except ValueError:
+            raise Rejected(f"unreadable {name}: {raw!r}") from None
     if value is None or not -limit <= value <= limit:
         raise Rejected(f"{name} out of range: {raw!r}")
     return value
@@ -142,9 +165,10 @@ def _coordinate(fields: _Fields, name: str, limit: float) -> float:
 
 def _plate(record: Mapping[str, Any], fallback: str | None) -> str:
     raw = record.get("placa")
-    plate = normalize_plate(raw) if not ETRAC.is_empty(raw) else normalize_plate(fallback)
+    missing = ETRAC.is_empty(raw)
+    plate = normalize_plate(fallback if missing else raw)
     if plate is None:
-        raise Rejected("missing placa" if ETRAC.is_empty(raw) else f"unreadable placa: {raw!r}")
+        raise Rejected("missing placa" if missing else f"unreadable placa: {raw!r}")
     return plate
 
 
@@ -186,7 +210,9 @@ def position_row(record: Any, *, plate: str | None = None, tz: tzinfo = SAO_PAUL
         "equipamento_serial": fields.text("equipamento_serial"),
         "data_gravacao": fields.moment("data_gravacao", tz),
     }
-    extra: dict[str, Any] = {k: v for k, v in rec.items() if k not in POSITION_FIELDS}
+    # Records rarely carry an unknown field: a set difference (C) finds out, the rest is skipped.
+    unknown = rec.keys() - POSITION_FIELDS
+    extra: dict[str, Any] = {k: v for k, v in rec.items() if k in unknown} if unknown else {}
     if invalid:
         extra["_invalid"] = invalid
     row["extra"] = extra

@@ -407,3 +407,76 @@ def test_trips_load_an_unreadable_field_null_with_the_original_in_raw(change: di
 def test_trips_with_an_unreadable_key_are_rejected(change: dict) -> None:
     with pytest.raises(Rejected, match="unreadable"):
         parse.trip_row({**TRIP, **change}, plate=None)
+
+
+def _by_the_rules(raw: object, read: object) -> object:
+    """What position_row gave for a required field before its fast paths: the value, or the reason."""
+    try:
+        value = read(raw)  # type: ignore[operator]
+    except ValueError:
+        return f"unreadable: {raw!r}"
+    return "missing or empty" if value is None else value
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["-19.9166813", "90", "-90.0", "0", "-0.0", "90.0000001", "-99.5", "1.234,5", " -19.5", "-19.5 ",
+     "+19.5", "1e1", "\u0663", "19.", ".5", "-", "", None, 12, -19.5, True, "nan"],
+)  # fmt: skip
+def test_latitude_fast_path_reads_as_the_rules_do(raw: object) -> None:
+    expected = _by_the_rules(raw, ETRAC.number)
+    try:
+        got: object = parse.position_row({**E1_ITEM, "latitude": raw})["latitude"]
+    except Rejected as exc:
+        got = exc.reason
+    if isinstance(expected, float) and -90 <= expected <= 90:
+        assert got == expected and type(got) is float
+    elif isinstance(expected, float):
+        assert got == f"latitude out of range: {raw!r}"
+    elif expected == "missing or empty":
+        assert got in ("missing latitude", f"latitude out of range: {raw!r}")
+    else:
+        assert got == f"unreadable latitude: {raw!r}"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["15/11/2025 14:32:10", "15-11-2025 14:32:10", "2025-11-15T14:32:10", "2025-11-15 14:32:10",
+     "31/02/2025 10:00:00", "00/00/0000 00:00:00", "01/01/0001 00:00:00", "0001-01-01T00:00:00",
+     "15/11/2025 14:32:1x", "2025-11-15T14:32:10Z", "16/02/2019 23:30:00", "03/11/2018 23:59:59",
+     "04/11/2018 00:30:00", "-", None],
+)  # fmt: skip
+def test_fix_time_fast_path_reads_as_the_rules_do(raw: object) -> None:
+    expected = _by_the_rules(raw, ETRAC.timestamp)
+    try:
+        got: object = parse.position_row({**E1_ITEM, "data_transmissao": raw})["data_transmissao"]
+    except Rejected as exc:
+        got = exc.reason
+    if isinstance(expected, datetime):
+        assert got == expected and got.utcoffset() == expected.utcoffset()  # type: ignore[union-attr]
+        assert repr(got) == repr(expected)
+    elif expected == "missing or empty":
+        assert got in ("missing data_transmissao", f"empty data_transmissao: {raw!r}")
+    else:
+        assert got == f"unreadable data_transmissao: {raw!r}"
+
+
+def test_a_plate_is_normalised_the_same_from_the_cache() -> None:
+    for _ in range(2):
+        assert parse.normalize_plate("abc-1d23") == "ABC1D23"
+        assert parse.normalize_plate(" abc 1d23 ") == "ABC1D23"
+        assert parse.normalize_plate("-") is None
+        assert parse.normalize_plate(1234567) == "1234567"
+
+    class Text(str):
+        def __str__(self) -> str:
+            return "XYZ9999"
+
+    assert parse.normalize_plate(Text("abc-1d23")) == "XYZ9999"  # not the cached "ABC1D23"
+
+
+def test_unknown_fields_go_to_extra_in_the_order_sent() -> None:
+    record = {"zeta": 1, **E1_ITEM, "alfa": 2, "velocidade": "rápido"}
+    row = parse.position_row(record)
+    assert list(row["extra"]) == ["zeta", "alfa", "_invalid"]
+    assert parse.position_row(E1_ITEM)["extra"] == {}
