@@ -418,17 +418,21 @@ def _by_the_rules(raw: object, read: object) -> object:
     return "missing or empty" if value is None else value
 
 
+def _position_field(field: str, raw: object) -> object:
+    """The position_row value of ``field`` when the record sends ``raw``, or the rejection's reason."""
+    try:
+        return parse.position_row({**E1_ITEM, field: raw})[field]
+    except Rejected as exc:
+        return exc.reason
+
+
 @pytest.mark.parametrize(
     "raw",
     ["-19.9166813", "90", "-90.0", "0", "-0.0", "90.0000001", "-99.5", "1.234,5", " -19.5", "-19.5 ",
      "+19.5", "1e1", "\u0663", "19.", ".5", "-", "", None, 12, -19.5, True, "nan"],
 )  # fmt: skip
 def test_latitude_fast_path_reads_as_the_rules_do(raw: object) -> None:
-    expected = _by_the_rules(raw, ETRAC.number)
-    try:
-        got: object = parse.position_row({**E1_ITEM, "latitude": raw})["latitude"]
-    except Rejected as exc:
-        got = exc.reason
+    expected, got = _by_the_rules(raw, ETRAC.number), _position_field("latitude", raw)
     if isinstance(expected, float) and -90 <= expected <= 90:
         assert got == expected and type(got) is float
     elif isinstance(expected, float):
@@ -447,11 +451,7 @@ def test_latitude_fast_path_reads_as_the_rules_do(raw: object) -> None:
      "04/11/2018 00:30:00", "-", None],
 )  # fmt: skip
 def test_fix_time_fast_path_reads_as_the_rules_do(raw: object) -> None:
-    expected = _by_the_rules(raw, ETRAC.timestamp)
-    try:
-        got: object = parse.position_row({**E1_ITEM, "data_transmissao": raw})["data_transmissao"]
-    except Rejected as exc:
-        got = exc.reason
+    expected, got = _by_the_rules(raw, ETRAC.timestamp), _position_field("data_transmissao", raw)
     if isinstance(expected, datetime):
         assert got == expected and got.utcoffset() == expected.utcoffset()  # type: ignore[union-attr]
         assert repr(got) == repr(expected)
