@@ -76,7 +76,7 @@ test: venv bench-venv ## Run the test suite (extra flags: make test PYTEST_ARGS=
 # workers; a 7-day backfill of both DAGs on one worker and on two (figures in
 # test-artifacts/distributed/), a 30-day backfill reprocessed, a worker killed mid-task.
 # tests/distributed/celery_backfill.py says what each shows.
-test-distributed: venv ## Both DAGs on CeleryExecutor with Celery workers and a shared Auvo budget (~30 min on 2 cores)
+test-distributed: venv ## Both DAGs on CeleryExecutor with Celery workers and a shared Auvo budget (~21 min on 2 quiet cores)
 	$(VENV)/bin/pytest -n 0 -p no:cacheprovider -m distributed tests/distributed/celery_backfill.py $(PYTEST_ARGS)
 
 lint: venv ## ruff check, ruff format --check, mypy
