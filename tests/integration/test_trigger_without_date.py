@@ -19,6 +19,7 @@ import requests
 
 from sync_apis.localday import day_bounds, local_date
 from tests.support.airflow_stack import AirflowStack
+from tests.support.auvo_world import FAST
 from tests.support.connections import connection_env
 from tests.support.etrac_world import assert_matches_ground_truth
 from tests.support.sandboxes import small_auvo_config, small_etrac_config
@@ -65,7 +66,9 @@ def test_both_dags_triggered_without_a_logical_date_load_today_so_far(
         for dag_id in dag_ids:
             reply = requests.post(
                 f"http://127.0.0.1:{stack.port}/api/v2/dags/{dag_id}/dagRuns",
-                json={"logical_date": None},
+                # Auvo with FAST's budget and task range: the default pacing adds ~80 s of
+                # waiting and nothing this test looks at (the conf leaves the date unset).
+                json={"logical_date": None, "conf": FAST if dag_id == "auvo_daily" else {}},
                 timeout=30,
             )
             assert reply.status_code == 200, reply.text
