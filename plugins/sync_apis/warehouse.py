@@ -274,11 +274,8 @@ class Stage:
         stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
             self.ident, sql.SQL(", ").join(map(sql.Identifier, self.table.columns))
         )
-        width = len(self.table.columns)
         with self.load.conn.cursor() as cur, cur.copy(stmt) as copy:
-            for row in rows:
-                if len(row) != width:
-                    raise ValueError(f"{self.table.qualified}: row has {len(row)} values, expected {width}")
+            for row in self._full_width(rows):
                 copy.write_row([_copy_value(v) for v in row])
                 n += 1
         self.rows += n
@@ -288,7 +285,6 @@ class Stage:
         """``copy`` for ``Table.typed_rows``: binary COPY typed by the stage's own columns."""
         n = 0
         columns = sql.SQL(", ").join(map(sql.Identifier, self.table.columns))
-        width = len(self.table.columns)
         with self.load.conn.cursor() as cur:
             if self._types is None:
                 # The stage's types are the target's (CREATE .. AS SELECT), whatever the DDL says.
@@ -301,15 +297,20 @@ class Stage:
             with cur.copy(stmt) as copy:
                 copy.set_types(self._types)
                 write_row = copy.write_row
-                for row in rows:
-                    if len(row) != width:
-                        raise ValueError(
-                            f"{self.table.qualified}: row has {len(row)} values, expected {width}"
-                        )
+                for row in self._full_width(rows):
                     write_row(row)
                     n += 1
         self.rows += n
         return n
+
+    def _full_width(self, rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+        """The rows, refusing one whose width is not the table's: a short row would shift every
+        later value into the wrong column."""
+        width = len(self.table.columns)
+        for row in rows:
+            if len(row) != width:
+                raise ValueError(f"{self.table.qualified}: row has {len(row)} values, expected {width}")
+            yield row
 
     def distinct_keys(self) -> int:
         """How many different keys were staged (a listing's records may repeat a key)."""
