@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -223,3 +224,41 @@ def test_without_an_expectation_any_json_passes_but_an_empty_200_does_not(server
     server.faults.arm("empty_200", times=None)
     with pytest.raises(UnexpectedAnswerError, match="an empty body; expected a JSON body"):
         client(server, sleeps).send("GET", "/items")
+
+
+UGLY_JSON_BODIES = {
+    "plain": (b'{"placa": "ABC1D23", "latitude": "-23,5", "n": 1.10}', "utf-8"),
+    "accents": ('{"cidade": "São Paulo – Zona Leste"}'.encode(), "utf-8"),
+    "latin1_declared": ('{"cidade": "São Paulo"}'.encode("latin-1"), "iso-8859-1"),
+    "bom": (b'\xef\xbb\xbf{"a": 1}', "utf-8"),
+    "huge_int": (b'{"id": 123456789012345678901234567890}', "utf-8"),
+    "out_of_range_float": (b'{"v": 1e400}', "utf-8"),
+    "nan": (b'{"v": NaN, "w": -Infinity}', "utf-8"),
+    "lone_surrogate": (b'{"s": "\\ud800"}', "utf-8"),
+    "duplicate_keys": (b'{"a": 1, "a": 2}', "utf-8"),
+    "control_char_in_string": (b'{"logradouro": "Rua A\tB"}', "utf-8"),
+    "trailing_comma": (b'{"a": 1,}', "utf-8"),
+    "invalid_utf8": (b'{"a": "\xff"}', "utf-8"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UGLY_JSON_BODIES))
+def test_json_answers_decode_exactly_as_the_standard_library_would(name) -> None:
+    """The fast decoder (msgspec) never changes a value: whatever it refuses, json decides."""
+    body, charset = UGLY_JSON_BODIES[name]
+
+    def raw(req: Request) -> Response:
+        return Response(200, body, {"Content-Type": f"application/json; charset={charset}"})
+
+    try:  # what requests' own response.json() makes of it: the text under the declared charset
+        expected: object = json.loads(body.decode(charset, errors="replace"))
+    except ValueError:  # a BOM in a UTF-8 answer is not JSON to it either
+        expected = UnexpectedAnswerError
+    with SandboxServer(raw, name="ugly-json", rate_limited=lambda wait: Response.empty(429)) as srv:
+        http = client(srv, [])
+        if expected is UnexpectedAnswerError:
+            with pytest.raises(UnexpectedAnswerError, match="not valid JSON"):
+                http.send("GET", "/ugly")
+            return
+        reply = http.send("GET", "/ugly")
+    assert repr(reply.payload) == repr(expected)
