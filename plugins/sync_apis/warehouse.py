@@ -408,12 +408,16 @@ class Stage:
         conflict: sql.Composable = sql.SQL("DO NOTHING")
         if update_when is not None and sets:
             conflict = sql.SQL("DO UPDATE SET {} WHERE {}").format(sql.SQL(", ").join(sets), update_when)
+        # Counted in the database: a chunk's merge is tens of thousands of rows, none of which
+        # needs to travel back.
         stmt = sql.SQL(
+            "WITH merged AS ("
             "INSERT INTO {target} AS t ({insert_cols}) "
             "SELECT {select_vals} FROM ("
             "  SELECT DISTINCT ON ({key}) {cols} FROM {stage} ORDER BY {key}, _stage_ord DESC"
             ") s ORDER BY {key} "  # one lock order for every writer: no deadlocks between runs
             "ON CONFLICT ({key}) {conflict} RETURNING (xmax = 0) AS inserted"
+            ") SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged"
         ).format(
             target=t.ident,
             insert_cols=sql.SQL(", ").join(map(sql.Identifier, insert_cols)),
@@ -424,9 +428,8 @@ class Stage:
             conflict=conflict,
         )
         with self.load.conn.cursor() as cur:
-            cur.execute(stmt)
-            flags = [r[0] for r in cur.fetchall()]
-        return MergeResult(inserted=sum(1 for f in flags if f), updated=sum(1 for f in flags if not f))
+            inserted, updated = cur.execute(stmt).fetchone() or (0, 0)
+        return MergeResult(inserted=inserted, updated=updated)
 
     def mark_missing_deleted(self, where: sql.Composable | None = None) -> int:
         """Soft-delete target rows (optionally only those matching ``where``) absent from the stage.

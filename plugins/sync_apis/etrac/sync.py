@@ -16,12 +16,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
 from psycopg import sql
 
+from sync_apis import LOCAL_TZ
 from sync_apis.empty_days import (
     NEAREST_LIMIT,
     DayWarning,
@@ -71,6 +72,21 @@ def _reject_raw(record: Any, plate: str | None) -> Any:
     if isinstance(record, dict):
         return record if plate is None or "placa" in record else {"_placa_requested": plate, **record}
     return {"_placa_requested": plate, "record": record}
+
+
+def distinct_in_day(rows: Sequence[tuple[Any, ...]], at: int, start: datetime, end: datetime) -> int:
+    """How many distinct position keys of ``rows`` have their fix time (column ``at``) in [start, end).
+
+    Run for every plate of a history: the bounds are pendulum datetimes, whose comparisons run in
+    Python and cost more than the rest of the count. On a day whose UTC offset does not change
+    (every day since Brazil dropped DST in 2019), the bounds are restated as plain datetimes in
+    the fixes' own zone: two datetimes of the same zone compare their fields, and wall-clock
+    order is instant order. A day with a DST change keeps the general comparison.
+    """
+    if start.utcoffset() == end.utcoffset():
+        start, end = (datetime.fromtimestamp(b.timestamp(), LOCAL_TZ) for b in (start, end))
+    key_of = POSITIONS.key_of
+    return len({key_of(r) for r in rows if start <= r[at] < end})
 
 
 def _noted_for(plate: str) -> Callable[[Rejected, Any], tuple[str, Any]]:
@@ -269,7 +285,7 @@ def load_history(
             tally.trips_received = trips.received - received
             tally.trips_rejected = trips.rejected - rejected
 
-            tally.positions_distinct = len({POSITIONS.key_of(r) for r in rows if start <= r[at] < end})
+            tally.positions_distinct = distinct_in_day(rows, at, start, end)
             if tally.positions_distinct:
                 answered.append(plate)
             counts.append(tally)
