@@ -15,20 +15,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import requests
-from psycopg import sql
+
+from tests.support.pg import PgUrl, create_database, drop_database
+from tests.support.process_groups import stop_process_groups
 
 REPO = Path(__file__).resolve().parents[1]
 AIRFLOW = (
@@ -37,48 +36,13 @@ AIRFLOW = (
 SERVICES = ("api-server", "scheduler", "dag-processor")
 
 
-@dataclass(frozen=True)
-class Database:
-    """One database on the benchmark's PostgreSQL server, by libpq URL."""
-
-    url: str
-
-    @property
-    def name(self) -> str:
-        return urlsplit(self.url).path.lstrip("/") or "postgres"
-
-    def with_name(self, name: str) -> Database:
-        p = urlsplit(self.url)
-        return Database(urlunsplit((p.scheme, p.netloc, "/" + name, p.query, p.fragment)))
-
-    def sqlalchemy(self) -> str:
-        p = urlsplit(self.url)
-        return urlunsplit(("postgresql+psycopg2", p.netloc, p.path, p.query, p.fragment))
-
-
-def create_database(server: Database, prefix: str, template: Database | None = None) -> Database:
-    """A new, uniquely named database on ``server``; a copy of ``template`` when given."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    if template is not None:
-        stmt += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template.name))
-    with psycopg.connect(server.url, autocommit=True) as conn:
-        conn.execute(stmt)
-    return server.with_name(name)
-
-
-def drop_database(server: Database, db: Database) -> None:
-    with psycopg.connect(server.url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name)))
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def base_env(home: Path, meta: Database) -> dict[str, str]:
+def base_env(home: Path, meta: PgUrl) -> dict[str, str]:
     """What every Airflow process of a stack (and its CLI) runs with."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTEST_"))}
     env.update(
@@ -94,7 +58,7 @@ def base_env(home: Path, meta: Database) -> dict[str, str]:
     return env
 
 
-def migrated_template(server: Database) -> Database:
+def migrated_template(server: PgUrl) -> PgUrl:
     """A metadata database migrated once; every stack starts from a copy. The caller drops it."""
     template = create_database(server, "sync_apis_bench_airflow_template")
     with tempfile.TemporaryDirectory(prefix="bench-airflow-migrate-") as home:
@@ -115,7 +79,7 @@ class AirflowStack:
     """The three services on a copy of ``template``, with ``extra_env`` (connections, [sync_apis])."""
 
     def __init__(
-        self, server: Database, template: Database, *, parallelism: int, extra_env: dict[str, str]
+        self, server: PgUrl, template: PgUrl, *, parallelism: int, extra_env: dict[str, str]
     ) -> None:
         self.server = server
         self.template = template
@@ -123,7 +87,7 @@ class AirflowStack:
         self.extra_env = dict(extra_env)
         self.home = Path(tempfile.mkdtemp(prefix="bench-airflow-stack-"))
         self.port = free_port()
-        self.meta: Database | None = None
+        self.meta: PgUrl | None = None
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         # One secret for all services: the api-server checks the tokens the scheduler signs.
         self.jwt_secret = f"bench-{uuid.uuid4().hex}"
@@ -177,16 +141,7 @@ class AirflowStack:
             shutil.rmtree(self.home, ignore_errors=True)
 
     def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process_groups(self.procs.values(), grace_s=30)
         if self.meta is not None:
             drop_database(self.server, self.meta)
             self.meta = None

@@ -40,11 +40,12 @@ import psycopg
 from bench.auvo_sandbox import RATE_LIMITED, AuvoSandbox, auvo_sandbox, private_redis
 from bench.auvo_workers import MAX_ACTIVE_RUNS, Backfill, run_backfill, workers
 from bench.report import machine_load, ratio, scale
+from bench.server import bench_server
 from sync_apis.auvo.streams import STREAM_PARALLELISM, STREAMS, Mode
 from sync_apis.auvo.sync import API_BUDGET_PER_MINUTE, BUDGET_SAFETY
 from sync_apis.sql_files import sql_files
 from sync_apis.warehouse import run_schema_files
-from tests.support.pg import PgUrl, create_database, drop_database, server_url
+from tests.support.pg import PgUrl, create_database, drop_database
 
 NOW = "2025-03-13T12:00:00"  # São Paulo local time: the sandbox clock, pinned
 TODAY = date(2025, 3, 13)
@@ -283,8 +284,7 @@ def one_year(with_bound: float, fit_without: tuple[float, float], after: Outcome
 
 def main(quick: bool = False) -> None:
     sizes = QUICK if quick else FULL
-    explicit = os.environ.get("SYNC_APIS_BENCH_DB_URL") or os.environ.get("SYNC_APIS_TEST_DB_URL")
-    server = PgUrl(explicit) if explicit else server_url()
+    server = bench_server()
     days = backfill_days(sizes)
     budget = float(sizes.budget_per_minute)
     r = sizes.task_range

@@ -25,9 +25,10 @@ from typing import Any
 
 import psycopg
 
+from bench.server import bench_server
 from sync_apis.sql_files import sql_files
 from sync_apis.warehouse import run_schema_files
-from tests.support.pg import PgUrl, create_database, drop_database, server_url
+from tests.support.pg import create_database, drop_database
 
 DAY = date(2025, 3, 10)
 BUDGET_MS = 300.0
@@ -99,8 +100,7 @@ def main(vehicles: int = 1000) -> None:
     from sync_apis.browser import catalog, db, health, query, vehicle
     from sync_apis.etrac.routes import compute_routes
 
-    explicit = os.environ.get("SYNC_APIS_BENCH_DB_URL")
-    server = PgUrl(explicit) if explicit else server_url()
+    server = bench_server()
     wh = create_database(server, "sync_apis_bench_browser")
     try:
         with psycopg.connect(wh.url, autocommit=True) as conn:

@@ -34,9 +34,10 @@ from psycopg.types.json import Jsonb
 from bench import peer_venv
 from bench.etrac_sandbox import API_KEY, DAY, LOGIN, Sandbox, etrac_sandbox
 from bench.report import figure, limit, machine_load, ratio, scale
+from bench.server import bench_server
 from sync_apis.sql_files import sql_files
 from sync_apis.warehouse import run_schema_files
-from tests.support.pg import PgUrl, create_database, drop_database, server_url
+from tests.support.pg import PgUrl, create_database, drop_database
 
 REPO = Path(__file__).resolve().parents[1]
 DAG_CHUNK_SIZE = 10  # sync.DEFAULT_CHUNK_SIZE, restated so the benchmark says what it measured
@@ -203,8 +204,7 @@ def run_ours(
 
 def main(quick: bool = False) -> None:
     sizes = QUICK if quick else FULL
-    explicit = os.environ.get("SYNC_APIS_BENCH_DB_URL") or os.environ.get("SYNC_APIS_TEST_DB_URL")
-    server = PgUrl(explicit) if explicit else server_url()
+    server = bench_server()
     print(
         f"etrac_day{' (quick)' if quick else ''}: dense sandbox day {DAY}, {sizes.vehicles:,} vehicles; "
         f"{machine_load()}",

@@ -24,7 +24,6 @@ executor's parallelism and ``max_active_tasks_per_dag`` are set above it so they
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -35,20 +34,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 import requests
 
-from bench.airflow_stack import AirflowStack, Database, create_database, drop_database, migrated_template
+from bench.airflow_stack import AirflowStack, migrated_template
 from bench.etrac_sandbox import DAY, Sandbox, etrac_sandbox
 from bench.report import figure, limit, machine_load, ratio, scale
+from bench.server import bench_server
 from sync_apis.localday import day_bounds
+from tests.support.pg import PgUrl, create_database, drop_database
 
 DAG_ID = "etrac_daily"
 POOL = "etrac_api"
 TARGET_SPEEDUP_AT_4, RSS_LIMIT_MB = 3.5, 300.0
-DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @dataclass(frozen=True)
@@ -107,24 +106,6 @@ class RunResult:
         """Share of the history phase's task slots spent inside load_history."""
         slots = min(self.parallelism, self.chunks) * self.history_s
         return sum(self.work_s) / slots if slots else 0.0
-
-
-def server_database() -> Database:
-    return Database(
-        os.environ.get("SYNC_APIS_BENCH_DB_URL") or os.environ.get("SYNC_APIS_TEST_DB_URL") or DEFAULT_SERVER
-    )
-
-
-def postgres_conn_json(db: Database) -> str:
-    """``sync_apis_db`` in Airflow's JSON connection form."""
-    p = urlsplit(db.url)
-    conn: dict[str, Any] = {"conn_type": "postgres", "host": p.hostname or "127.0.0.1", "schema": db.name}
-    conn["login"] = p.username or "postgres"
-    if p.port:
-        conn["port"] = p.port
-    if p.password:
-        conn["password"] = p.password
-    return json.dumps(conn)
 
 
 def ground_truth_positions(sandbox: Sandbox) -> int:
@@ -199,13 +180,13 @@ def max_overlap(spans: list[tuple[datetime, datetime]]) -> int:
 
 
 def run_once(
-    server: Database, template: Database, sandbox: Sandbox, sizes: Sizes, chunk: int, par: int
+    server: PgUrl, template: PgUrl, sandbox: Sandbox, sizes: Sizes, chunk: int, par: int
 ) -> RunResult:
     """One DAG run of the day through a fresh stack and an empty warehouse."""
     warehouse = create_database(server, "sync_apis_bench_fanout_wh")
     env = {
         "AIRFLOW_CONN_ETRAC_API": sandbox.conn_json(),
-        "AIRFLOW_CONN_SYNC_APIS_DB": postgres_conn_json(warehouse),
+        "AIRFLOW_CONN_SYNC_APIS_DB": warehouse.airflow_conn_json(),
         "AIRFLOW__SYNC_APIS__ETRAC_API_PARALLELISM": str(par),
         "AIRFLOW__SYNC_APIS__ETRAC_POOL": POOL,
         # The sandbox's clock is pinned to the day after DAY; the real clock is later than any
@@ -313,7 +294,7 @@ def report(result: RunResult, baseline: RunResult | None) -> None:
 
 def main(quick: bool = False) -> None:
     sizes = sizes_from_env(QUICK if quick else FULL)
-    server = server_database()
+    server = bench_server()
     runs = ", ".join(f"{chunk}x{par}" for chunk, par in sizes.runs)
     print(
         f"fanout{' (quick)' if quick else ''}: etrac_daily under a real scheduler (LocalExecutor), "

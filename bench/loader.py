@@ -23,10 +23,11 @@ from typing import Any
 
 import psycopg
 
+from bench.server import bench_server
 from sync_apis import LOCAL_TZ
 from sync_apis.sql_files import sql_files
 from sync_apis.warehouse import RunInfo, Table, open_load, run_schema_files
-from tests.support.pg import PgUrl, create_database, drop_database, server_url
+from tests.support.pg import create_database, drop_database
 
 COLUMNS = ("placa", "data_transmissao", "latitude", "longitude", "velocidade", "ignicao", "odometro", "extra")
 POSITIONS = Table(
@@ -71,8 +72,7 @@ def timed(fn: Any) -> float:
 
 
 def main(rows: int = 200_000) -> None:
-    explicit = os.environ.get("SYNC_APIS_BENCH_DB_URL") or os.environ.get("SYNC_APIS_TEST_DB_URL")
-    server = PgUrl(explicit) if explicit else server_url()
+    server = bench_server()
     db = create_database(server, "sync_apis_bench")
     n = rows
     try:

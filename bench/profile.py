@@ -24,7 +24,8 @@ from bench import peer_venv
 from bench.etrac_day import DAY, fleet_plates, fresh_warehouse, worker
 from bench.etrac_sandbox import etrac_sandbox
 from bench.report import machine_load
-from tests.support.pg import PgUrl, drop_database, server_url
+from bench.server import bench_server
+from tests.support.pg import drop_database
 
 REPO = Path(__file__).resolve().parents[1]
 ENTRY = "load_history"
@@ -81,8 +82,7 @@ def main(quick: bool = False) -> None:
     # ANALYZEd, as in a warehouse that already has data (the first chunk into an empty one
     # meets a fresh table's planner estimates).
     chunk, preload, vehicles, rate, top = (2, 2, 4, 100, 8) if quick else (10, 30, 1000, 250, 25)
-    explicit = os.environ.get("SYNC_APIS_BENCH_DB_URL") or os.environ.get("SYNC_APIS_TEST_DB_URL")
-    server = PgUrl(explicit) if explicit else server_url()
+    server = bench_server()
     if peer_venv.python() is None:
         print(f"profile: SKIPPED, {peer_venv.absent_reason()}", flush=True)
         return

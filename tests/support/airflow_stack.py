@@ -16,7 +16,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import tempfile
@@ -29,6 +28,7 @@ import psycopg
 import requests
 
 from tests.support.pg import PgUrl, create_database, drop_database
+from tests.support.process_groups import stop_process_groups
 
 REPO = Path(__file__).resolve().parents[2]
 _MIGRATED_TEMPLATE: PgUrl | None = None
@@ -146,16 +146,7 @@ class AirflowStack:
         return _MIGRATED_TEMPLATE
 
     def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process_groups(self.procs.values(), grace_s=20)
         if self.meta is not None:
             drop_database(self.pg_server, self.meta)
             self.meta = None
