@@ -158,3 +158,101 @@ def test_a_single_fix_day_is_zero_km(one_fix_sandbox: Any, warehouse_url: Any, c
         assert route["distance_km"] == 0.0 and route["start_ts"] == route["end_ts"]
         for other in world.plates()[1:]:
             assert_route(conn, world, other, day)
+
+
+# Awkward values a position row may hold, each with what its point must say. The loader never
+# writes a non-finite number, but rows adopted from the old collector's tables may hold any float.
+AWKWARD_FIXES = [
+    # (seconds after local midnight, latitude, longitude, velocidade)
+    (0.0, -23.5478507, -46.6358211, None),
+    (12.5, -23.5478507, -46.6358211, 0.0),  # a fraction of a second; the same spot
+    (30.0, -0.0, 0.0, -0.0),
+    (45.0, 1e-05, -2.5e-06, 1e300),  # float8's text of these has an exponent
+    (60.0, 89.99999999999999, 179.99999999999997, 0.1 + 0.2),
+    (75.0, -23.55, -46.64, float("nan")),
+    (90.0, -23.56, -46.65, float("inf")),
+    (86399.999999, -23.57, -46.66, 123456789.123456789),
+]
+
+
+def test_route_points_say_each_fix_exactly_as_jsonb_would(warehouse_url: Any) -> None:
+    """``points`` is written as JSON text and cast once (bench/results.md: 1.6x cheaper than a
+    jsonb_build_object per fix); the result must be the very jsonb the functions build, and every
+    point the fix it stands for, in order."""
+    from zoneinfo import ZoneInfo
+
+    from sync_apis.etrac.routes import compute_routes
+
+    apply_schema(warehouse_url.url)
+    day = date(2025, 3, 12)
+    start, _ = day_bounds(day)
+    with psycopg.connect(warehouse_url.url) as conn:
+        for seconds, lat, lon, speed in AWKWARD_FIXES:
+            conn.execute(
+                "INSERT INTO e_track.positions (placa, data_transmissao, latitude, longitude, velocidade) "
+                "VALUES ('ABC1D23', %s, %s, %s, %s)",
+                (start + timedelta(seconds=seconds), lat, lon, speed),
+            )
+        assert compute_routes(conn, day) == (1, 0)
+        (points,) = conn.execute(
+            "SELECT points FROM e_track.routes WHERE placa = 'ABC1D23' AND rota_date = %s", (day,)
+        ).fetchone()
+        # The same points built by the jsonb functions, from the same rows.
+        conn.execute("SET LOCAL timezone = 'America/Sao_Paulo'")
+        (same,) = conn.execute(
+            "SELECT r.points = p.built AND r.points::text = p.built::text FROM e_track.routes r, ("
+            "  SELECT jsonb_agg(jsonb_build_object('t', data_transmissao, 'lat', latitude,"
+            "                   'lon', longitude, 'v', velocidade)"
+            "         ORDER BY data_transmissao, latitude, longitude) AS built FROM e_track.positions) p"
+        ).fetchone()
+        assert same is True
+
+    def number(value: float | None) -> Any:
+        # JSON has no NaN or infinity: jsonb writes them as strings.
+        return (
+            str(value).replace("nan", "NaN").replace("inf", "Infinity")
+            if value is not None and (math.isnan(value) or math.isinf(value))
+            else value
+        )
+
+    zone = ZoneInfo("America/Sao_Paulo")
+    expected = [
+        {"t": start + timedelta(seconds=s), "lat": lat, "lon": lon, "v": number(v)}
+        for s, lat, lon, v in AWKWARD_FIXES
+    ]
+
+    def read(value: Any) -> Any:
+        # jsonb keeps numbers as numeric: 1e300 comes back as an int of 301 digits.
+        return float(value) if isinstance(value, int | float) else value
+
+    got = [{**{k: read(v) for k, v in p.items()}, "t": datetime.fromisoformat(p["t"])} for p in points]
+    assert got == expected
+    local = start.astimezone(zone).utcoffset()  # "t" is written in São Paulo's offset
+    assert all(datetime.fromisoformat(p["t"]).utcoffset() == local for p in points)
+
+
+def test_a_long_route_is_stored_with_lz4_where_the_server_has_it(warehouse_url: Any) -> None:
+    """A dense day's points are compressed with lz4 (~5x faster than pglz) by servers built with
+    it; a server without lz4 keeps its default and still stores the route."""
+    from sync_apis.etrac.routes import compute_routes
+
+    apply_schema(warehouse_url.url)
+    day = date(2025, 3, 12)
+    start, _ = day_bounds(day)
+    with psycopg.connect(warehouse_url.url) as conn:
+        conn.execute(
+            "INSERT INTO e_track.positions (placa, data_transmissao, latitude, longitude, velocidade) "
+            "SELECT 'ABC1D23', %s + i * interval '20 s', -23.5 - i * 1e-4, -46.6 + i * 1e-4, i %% 90 "
+            "FROM generate_series(0, 2999) AS i",
+            (start,),
+        )
+        compute_routes(conn, day)
+        method, count = conn.execute(
+            "SELECT pg_column_compression(points), point_count FROM e_track.routes WHERE placa = 'ABC1D23'"
+        ).fetchone()
+        (has_lz4,) = conn.execute(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        ).fetchone()
+        (default,) = conn.execute("SHOW default_toast_compression").fetchone()
+    assert count == 3000
+    assert method == ("lz4" if has_lz4 else default), (method, has_lz4)

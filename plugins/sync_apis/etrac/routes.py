@@ -21,15 +21,14 @@ from sync_apis.sql_files import query
 def compute_routes(conn: Any, day: date, plates: list[str] | None = None) -> tuple[int, int]:
     """Upsert the routes of ``day`` inside the caller's transaction; returns (inserted, updated)."""
     start, end = day_bounds(day)
-    params: dict[str, Any] = {"start": start, "end": end, "day": day}
-    plate_filter: sql.Composable = sql.SQL("")
-    if plates:
-        plate_filter = sql.SQL("AND placa = ANY(%(plates)s)")
-        params["plates"] = list(plates)
+    params = {"start": start, "end": end, "day": day, "plates": list(plates) if plates else None}
     with conn.cursor() as cur:
         # The points' "t" is rendered in the session zone: pin it so every run writes the same text.
         cur.execute(sql.SQL("SET LOCAL timezone = {}").format(sql.Literal(LOCAL_TZ_NAME)))
-        cur.execute(sql.SQL(query("e_track/compute_routes")).format(plate_filter=plate_filter), params)
+        # A dense day's points are ~100 MB of jsonb: lz4 compresses them ~5x faster than the
+        # default pglz (~1.5 s of a 1,000-vehicle day). Only where the server was built with it.
+        cur.execute(query("e_track/prefer_lz4_toast"))
+        cur.execute(query("e_track/compute_routes"), params)
         flags = [row[0] for row in cur.fetchall()]
     inserted = sum(1 for f in flags if f)
     return inserted, len(flags) - inserted

@@ -1,13 +1,20 @@
 -- e_track.routes for one local day, computed from e_track.positions (sync_apis.etrac.routes).
--- Parameters: start, end (the day's bounds), day. The plate filter below is composed by
--- compute_routes with psycopg.sql: empty, or a condition on the bound parameter plates.
+-- Parameters: start, end (the day's bounds), day, plates (a text[] to compute only those, or NULL).
 WITH fixes AS (
     SELECT placa, data_transmissao, latitude, longitude, velocidade,
            lag(latitude)  OVER w AS prev_lat,
-           lag(longitude) OVER w AS prev_lon
+           lag(longitude) OVER w AS prev_lon,
+           -- Each number as jsonb_build_object writes it (float8's shortest exact text; the
+           -- non-finite ones as strings, which JSON numbers cannot be; NULL as null).
+           CASE WHEN latitude IN ('NaN', 'Infinity', '-Infinity') THEN to_json(latitude::text)::text
+                ELSE latitude::text END AS lat_json,
+           CASE WHEN longitude IN ('NaN', 'Infinity', '-Infinity') THEN to_json(longitude::text)::text
+                ELSE longitude::text END AS lon_json,
+           coalesce(CASE WHEN velocidade IN ('NaN', 'Infinity', '-Infinity') THEN to_json(velocidade::text)::text
+                         ELSE velocidade::text END, 'null') AS v_json
       FROM e_track.positions
      WHERE data_transmissao >= %(start)s AND data_transmissao < %(end)s
-       {plate_filter}
+       AND (%(plates)s::text[] IS NULL OR placa = ANY(%(plates)s::text[]))
     WINDOW w AS (PARTITION BY placa ORDER BY data_transmissao, latitude, longitude)
 ), per_plate AS (
     SELECT placa,
@@ -23,9 +30,12 @@ WITH fixes AS (
                      * power(sin(radians(longitude - prev_lon) / 2), 2))))
            ) FILTER (WHERE prev_lat IS NOT NULL), 0)::numeric, 3)::double precision AS distance_km,
            max(velocidade) AS max_speed,
-           jsonb_agg(jsonb_build_object('t', data_transmissao, 'lat', latitude, 'lon', longitude,
-                                        'v', velocidade)
-                     ORDER BY data_transmissao, latitude, longitude) AS points
+           -- The points are written as JSON text and cast once: a jsonb_build_object per fix
+           -- folded by jsonb_agg cost 1.6x as much (~1.5 M fixes on a dense day; bench/results.md).
+           -- The cast gives the very jsonb the functions would (tests/integration/test_etrac_routes.py).
+           ('[' || string_agg('{"t":' || to_json(data_transmissao)::text || ',"lat":' || lat_json
+                              || ',"lon":' || lon_json || ',"v":' || v_json || '}', ','
+                              ORDER BY data_transmissao, latitude, longitude) || ']')::jsonb AS points
       FROM fixes
      GROUP BY placa
 )
