@@ -35,12 +35,12 @@ from bench import peer_venv
 from bench.etrac_sandbox import API_KEY, DAY, LOGIN, Sandbox, etrac_sandbox
 from bench.report import figure, limit, machine_load, ratio, scale
 from bench.server import bench_server
+from sync_apis.etrac.chunking import DEFAULT_CHUNK_SIZE
 from sync_apis.sql_files import sql_files
 from sync_apis.warehouse import run_schema_files
 from tests.support.pg import PgUrl, create_database, drop_database
 
 REPO = Path(__file__).resolve().parents[1]
-DAG_CHUNK_SIZE = 10  # sync.DEFAULT_CHUNK_SIZE, restated so the benchmark says what it measured
 # The DAG's default before it became unpaced; what [sync_apis] etrac_requests_per_minute = 120 costs.
 PACED_REQUESTS_PER_MINUTE = 120.0
 TARGET_OF_SOURCE, TARGET_OVER_OLD, TARGET_OVER_DLT, RSS_LIMIT_MB = 0.5, 30.0, 5.0, 300.0
@@ -56,7 +56,7 @@ class Sizes:
 
 
 FULL = Sizes(
-    vehicles=1000, old_way_sample=3000, paced_chunks=2, rss_fleets=(100, 1000), chunk_size=DAG_CHUNK_SIZE
+    vehicles=1000, old_way_sample=3000, paced_chunks=2, rss_fleets=(100, 1000), chunk_size=DEFAULT_CHUNK_SIZE
 )
 QUICK = Sizes(vehicles=4, old_way_sample=100, paced_chunks=1, rss_fleets=(2, 6), chunk_size=2)
 

@@ -44,6 +44,7 @@ def ours(
     import psycopg
 
     from sync_apis.etrac import sync
+    from sync_apis.etrac.chunking import chunked
     from sync_apis.etrac.hook import EtracHook
     from sync_apis.http import HttpPolicy
     from sync_apis.warehouse import RunInfo
@@ -64,7 +65,7 @@ def ours(
             latest = hook()
             sync.load_latest(conn, latest, run("latest", "latest"))
             latest.close()
-        chunks = sync.chunked(plates or sync.plan_plates(conn, None), chunk_size)
+        chunks = chunked(plates or sync.plan_plates(conn, None), chunk_size)
         whole_day = plates is None and (max_chunks is None or max_chunks >= len(chunks))
         chunks = chunks[:max_chunks] if max_chunks else chunks
         history_started = time.perf_counter()

@@ -69,7 +69,7 @@ def test_backfill_loads_each_day_once(
             "SELECT day, stream, count(*), count(DISTINCT run_id), bool_and(status = 'success') "
             "FROM sync_meta.sync_runs WHERE source = 'e_track' GROUP BY 1, 2 ORDER BY 1, 2"
         ).fetchall()
-        n_chunks = 1  # 5 vehicles, chunk_size 10
+        n_chunks = 1  # 5 vehicles, the default chunk_size (25)
         expected = []
         for day in DAYS:
             expected += [(day, "latest", 1, 1, True), (day, "positions", n_chunks, 1, True),

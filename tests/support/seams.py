@@ -23,6 +23,7 @@ from typing import Any
 
 import psycopg
 
+from sync_apis.etrac.chunking import DEFAULT_CHUNK_SIZE, chunked
 from tests.support.checks import day_parameters, render_check
 from tests.support.connections import auvo_conn_json, environment, etrac_conn_json
 
@@ -39,7 +40,7 @@ AUVO_DEFAULTS: dict[str, Any] = {
     "read_timeout_s": 120,
     "max_orphan_ratio": 1.0,
 }
-ETRAC_DEFAULTS: dict[str, Any] = {"plates": [], "chunk_size": 10}
+ETRAC_DEFAULTS: dict[str, Any] = {"plates": [], "chunk_size": DEFAULT_CHUNK_SIZE}
 
 
 class CheckFailedError(AssertionError):
@@ -180,7 +181,7 @@ def run_etrac_day(
             finally:
                 hook.close()
         with psycopg.connect(dsn) as conn:
-            chunks = etrac.chunked(etrac.plan_plates(conn, p["plates"]), p["chunk_size"])
+            chunks = chunked(etrac.plan_plates(conn, p["plates"]), p["chunk_size"])
         for index, plates in enumerate(chunks):
             run.lines[f"history[{index}]"] = run_etrac_chunk(
                 dsn, day, plates, run.run_id, index, p["requests_per_minute"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 
+from sync_apis.etrac.chunking import DEFAULT_CHUNK_SIZE
 from sync_apis.etrac.pacing import configured_requests_per_minute
 
 
@@ -16,7 +17,9 @@ def dag_params() -> dict[str, Param]:
             items={"type": "string"},
             description="Plates to load (with or without hyphen); empty = every vehicle",
         ),
-        "chunk_size": Param(10, type="integer", minimum=1, description="Plates per mapped history task"),
+        "chunk_size": Param(
+            DEFAULT_CHUNK_SIZE, type="integer", minimum=1, description="Plates per mapped history task"
+        ),
         "requests_per_minute": Param(
             configured_requests_per_minute(),
             type="integer",

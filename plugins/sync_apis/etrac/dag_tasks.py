@@ -11,14 +11,13 @@ from typing import Any
 
 from sync_apis import retention
 from sync_apis.dag_tasks import apply_schema, param
+from sync_apis.etrac.chunking import DEFAULT_CHUNK_SIZE, chunked
 from sync_apis.etrac.hook import EtracHook
 from sync_apis.etrac.pacing import configured_requests_per_minute
 from sync_apis.etrac.sync import (
-    DEFAULT_CHUNK_SIZE,
     DEFAULT_RETENTION_DAYS,
     RETENTION_OPTION,
     SOURCE,
-    chunked,
     load_history,
     load_latest,
     load_routes,

@@ -48,7 +48,6 @@ from sync_apis.warehouse import MergeResult, RunInfo, RunSummary, Stage, open_lo
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CHUNK_SIZE = 10
 # e-Track's retention is unknown; 90 days is the ASSUMED figure (etrac-api.md "Data retention").
 RETENTION_OPTION = "etrac_retention_days"
 DEFAULT_RETENTION_DAYS = 90
@@ -61,11 +60,6 @@ def normalize_plates(values: Iterable[Any]) -> list[str]:
     """Sorted, unique, normalised plates (``abc-1d23`` -> ``ABC1D23``); unreadable ones dropped."""
     plates = {parse.normalize_plate(v) for v in values}
     return sorted(p for p in plates if p)
-
-
-def chunked(items: Sequence[str], size: int) -> list[list[str]]:
-    size = max(1, int(size))
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
 def _reject_raw(record: Any, plate: str | None) -> Any:
