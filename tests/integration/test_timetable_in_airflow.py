@@ -113,14 +113,14 @@ def test_typed_dates_mean_those_days_under_any_default_timezone(
         stack.cli("dags", "trigger", "probe_manual", "-l", "2025-03-25", "--run-id", "cli_trigger")
         # The REST API, with the date written in UTC and as a São Paulo browser's UI sends it;
         # and with no logical date at all (the UI's trigger without a date).
-        stack.cli("dags", "unpause", "probe_manual")
+        stack.unpause("probe_manual")
         rest_utc = trigger(stack, "probe_manual", "2025-03-20T00:00:00Z")
         rest_ui = trigger(stack, "probe_manual", "2025-03-21T03:00:00.000Z")
         before = pendulum.now(SP).date()
         no_date = trigger(stack, "probe_manual", None)
         today = {before.isoformat(), pendulum.now(SP).date().isoformat()}  # two, across midnight
         # The CLI's backfill parses --from-date/--to-date in default_timezone too.
-        stack.cli("dags", "unpause", "probe_backfill")
+        stack.unpause("probe_backfill")
         stack.cli(
             "backfill", "create", "--dag-id", "probe_backfill",
             "--from-date", "2025-03-10", "--to-date", "2025-03-12", "--max-active-runs", "3",

@@ -1,4 +1,4 @@
-"""How etrac_daily splits the fleet into mapped history tasks. Parse-time safe: no imports.
+"""How etrac_daily splits the fleet into mapped history tasks. Parse-time safe: standard library only.
 
 25 plates per task by default (it was 10). Under a real scheduler with 200 ms of API latency
 (``python -m bench fanout``, bench/results.md) a task's fixed cost — the task process around
