@@ -22,7 +22,7 @@ from tests.support.pg import create_database, drop_database
 DAYS = [date(2025, 3, 10), date(2025, 3, 11), date(2025, 3, 12)]
 # The sandbox world's whole history lies within +- 30 days of these days: set through
 # [sync_apis] (the Params' defaults), the narrower taskDate range changes no result, only the
-# request count, also for the scheduled run that unpausing creates.
+# request count.
 NARROW_RANGE_ENV = {
     "AIRFLOW__SYNC_APIS__AUVO_TASK_DAYS_BACK": "30",
     "AIRFLOW__SYNC_APIS__AUVO_TASK_DAYS_AHEAD": "30",
@@ -45,6 +45,9 @@ def backfill_stack(
         "AIRFLOW_CONN_AUVO_API": sandbox_conn_json(
             sandbox.base_url, "/v2", "sandbox-api-key", "sandbox-api-token"
         ),
+        # Only the backfill's runs: unpausing would otherwise also start the latest scheduled run
+        # (catchup=False), a whole day of every stream that no assertion here is about.
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         **NARROW_RANGE_ENV,
     }
     with AirflowStack(pg_server, extra_env=env, parallelism=8) as stack:
@@ -60,11 +63,8 @@ def backfill_stack(
 @pytest.mark.slow
 def test_backfill_three_days_with_three_active_runs(pg_server, auvo_sandbox, warehouse_url):
     with backfill_stack(pg_server, auvo_sandbox, warehouse_url, DAYS, max_active_runs=3) as stack:
-        # Unpausing also lets the scheduler create the latest scheduled run (catchup=False); it
-        # is not part of the backfill and is left out.
-        runs = [
-            r for r in stack.wait_for_runs("auvo_daily", expected=3, timeout=420) if r.run_type == "backfill"
-        ]
+        runs = stack.wait_for_runs("auvo_daily", expected=3, timeout=420)
+        assert [r.run_type for r in runs] == ["backfill"] * 3
         assert [r.state for r in runs] == ["success"] * 3, stack.logs()
         starts = [local_time(r.data_interval_start.isoformat()).date() for r in runs]  # type: ignore[union-attr]
         assert starts == DAYS
@@ -91,11 +91,6 @@ TEN_DAYS = [date(2025, 3, 3) + timedelta(days=i) for i in range(10)]
 SNAPSHOT_PATHS = {"users": "/v2/users", "task_types": "/v2/taskTypes"}
 MAX_ACTIVE_RUNS = 4
 BACKFILL_CONF = {"streams": BACKFILL_STREAMS, "api_budget_per_minute": 4000, "backoff_base_s": 0.05}
-# Through [sync_apis], so the scheduled run that unpausing creates is as narrow as the backfill.
-NARROW_RANGE_ENV = {
-    "AIRFLOW__SYNC_APIS__AUVO_TASK_DAYS_BACK": "30",
-    "AIRFLOW__SYNC_APIS__AUVO_TASK_DAYS_AHEAD": "30",
-}
 
 
 def content_hashes(url: str) -> dict[str, Any]:
@@ -153,9 +148,8 @@ def test_a_concurrent_ten_day_backfill_equals_one_day_after_another(
     with backfill_stack(
         pg_server, auvo_sandbox, warehouse_url, TEN_DAYS, max_active_runs=MAX_ACTIVE_RUNS, conf=BACKFILL_CONF
     ) as stack:
-        runs = [
-            r for r in stack.wait_for_runs("auvo_daily", expected=10, timeout=900) if r.run_type == "backfill"
-        ]
+        runs = stack.wait_for_runs("auvo_daily", expected=10, timeout=900)
+        assert [r.run_type for r in runs] == ["backfill"] * 10
         assert [r.state for r in runs] == ["success"] * 10, stack.logs()
         concurrent = stack.max_concurrent_runs("auvo_daily")
 
@@ -175,12 +169,12 @@ def test_a_concurrent_ten_day_backfill_equals_one_day_after_another(
 
 
 def assert_snapshots_listed_once_per_backfill(sandbox: Any, url: str, listed_before: dict[str, int]) -> None:
-    """Each snapshot was listed by at most the runs that started together (plus the scheduled run
-    unpausing creates), not once per day; every other day's run says which listing it reused."""
+    """Each snapshot was listed by at most the runs that started together, not once per day;
+    every other day's run says which listing it reused."""
     for name, path in SNAPSHOT_PATHS.items():
         # One page per listing in this world; a 403 (the sandbox's own budget) is not a listing.
         answered = [e for e in sandbox.requests_to(path)[listed_before[name] :] if e.status in (200, 404)]
-        assert 1 <= len(answered) <= MAX_ACTIVE_RUNS + 1, (name, len(answered))
+        assert 1 <= len(answered) <= MAX_ACTIVE_RUNS, (name, len(answered))
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT stream, status, requests, coalesce(error, '') FROM sync_meta.sync_runs "

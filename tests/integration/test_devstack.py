@@ -3,7 +3,9 @@
 The slow test runs the real thing in a throwaway copy of the repo: embedded PostgreSQL, the real
 `python -m sandbox`, Airflow api-server/scheduler/dag-processor/triggerer on free ports, and two
 tiny stand-in DAGs named like ours, so the first-run bootstrap (unpause + backfill) and task
-execution through the api-server are exercised without depending on the real syncs.
+execution through the api-server are exercised without depending on the real syncs. While the
+first start runs, every command of both READMEs is pasted into another terminal
+(tests/support/readme_commands.py): one `make run` serves both, as a start costs a minute.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from tests.support.devstack import api as rest_api
 from tests.support.devstack import clean_env as _clean_env
 from tests.support.devstack import stack_copy as devstack_copy
 from tests.support.pg import create_database, drop_database, server_url
+from tests.support.readme_commands import run_every_readme_command
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
@@ -402,7 +405,7 @@ def _recorded_pids(state: Path) -> dict[str, int]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(900)
 def test_make_run_wires_everything_stops_cleanly_and_keeps_data(
     stack_copy: tuple[Path, dict[str, str]],
 ) -> None:
@@ -476,6 +479,15 @@ def test_make_run_wires_everything_stops_cleanly_and_keeps_data(
     assert listed[-1] == "sync_apis"
     assert "A shell wired to the stack at" in shell.stderr
 
+    # Every README command, as a reader pastes it. Among them `connections delete auvo_api` and
+    # `connections add auvo_api …`: from then on that connection is the user's own.
+    run_every_readme_command(root, env, api)
+    readme_auvo = get(api, "/api/v2/connections/auvo_api")
+    backfills = {
+        d: get(api, f"/api/v2/backfills?dag_id={d}")["total_entries"] for d in ("auvo_daily", "etrac_daily")
+    }
+    assert backfills == {"auvo_daily": 2, "etrac_daily": 2}  # the first run's and the README's
+
     # Something a developer stored in the warehouse...
     wh_conn = {
         "host": warehouse["host"],
@@ -528,6 +540,7 @@ def test_make_run_wires_everything_stops_cleanly_and_keeps_data(
     out = second.text()
     assert "unpaused, backfill" not in out
     assert "created databases" not in out
+    assert "connection auvo_api: yours (metadata DB), left untouched" in out
     assert (
         "connection etrac_api: yours, from AIRFLOW_CONN_ETRAC_API "
         "(the sandbox one make run had created is deleted)" in out
@@ -539,10 +552,14 @@ def test_make_run_wires_everything_stops_cleanly_and_keeps_data(
     with psycopg.connect(**wh_conn) as conn:
         assert conn.execute("SELECT id FROM devstack_probe").fetchall() == [(42,)]
     api = rest_api(env, password)
-    assert get(api, "/api/v2/backfills?dag_id=auvo_daily")["total_entries"] == 1
+    assert {d: get(api, f"/api/v2/backfills?dag_id={d}")["total_entries"] for d in backfills} == backfills
     listed = {c["connection_id"]: c for c in get(api, "/api/v2/connections")["connections"]}
     assert set(listed) == {"auvo_api", "sync_apis_db"}
-    assert listed["auvo_api"]["description"] == SANDBOX_MARK
+    # The connection the README's commands made is the user's: kept as it was, not the sandbox's.
+    assert {k: listed["auvo_api"][k] for k in ("host", "login", "description")} == {
+        k: readme_auvo[k] for k in ("host", "login", "description")
+    }
+    assert listed["auvo_api"]["description"] != SANDBOX_MARK
     # Another terminal gets the variable make run was started with, not just the stack's settings.
     shell = subprocess.run(
         [
