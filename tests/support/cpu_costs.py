@@ -57,21 +57,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def report(top: int = 30) -> str:
-    rows = [json.loads(line) for path in sorted(OUT.glob("*.jsonl")) for line in path.read_text().splitlines()]
+    lines = [line for path in sorted(OUT.glob("*.jsonl")) for line in path.read_text().splitlines()]
+    rows = [json.loads(line) for line in lines]
     if not rows:
         return f"no records in {OUT}: run the suite with -p tests.support.cpu_costs first"
     for row in rows:
         row["cpu_s"] = row["own_cpu_s"] + row["children_cpu_s"]
     rows.sort(key=lambda r: -r["cpu_s"])
     total = sum(r["cpu_s"] for r in rows)
-    lines = [f"{len(rows)} tests, {total:.0f} s of CPU (PostgreSQL's not included); the costliest {top}:"]
-    lines.append(f"{'CPU s':>7} {'share':>6} {'own':>6} {'children':>8} {'wall s':>7}  test")
+    table = [f"{len(rows)} tests, {total:.0f} s of CPU (PostgreSQL's not included); the costliest {top}:"]
+    table.append(f"{'CPU s':>7} {'share':>6} {'own':>6} {'children':>8} {'wall s':>7}  test")
     for r in rows[:top]:
-        lines.append(
+        table.append(
             f"{r['cpu_s']:7.1f} {r['cpu_s'] / total:6.1%} {r['own_cpu_s']:6.1f} {r['children_cpu_s']:8.1f} "
             f"{r['wall_s']:7.1f}  {r['test']}"
         )
-    return "\n".join(lines)
+    return "\n".join(table)
 
 
 if __name__ == "__main__":
