@@ -428,8 +428,9 @@ class Stage:
             conflict=conflict,
         )
         with self.load.conn.cursor() as cur:
-            inserted, updated = cur.execute(stmt).fetchone() or (0, 0)
-        return MergeResult(inserted=inserted, updated=updated)
+            counts = cur.execute(stmt).fetchone()
+        assert counts is not None  # an aggregate without GROUP BY returns exactly one row
+        return MergeResult(inserted=counts[0], updated=counts[1])
 
     def mark_missing_deleted(self, where: sql.Composable | None = None) -> int:
         """Soft-delete target rows (optionally only those matching ``where``) absent from the stage.

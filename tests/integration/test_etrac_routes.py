@@ -256,3 +256,38 @@ def test_a_long_route_is_stored_with_lz4_where_the_server_has_it(warehouse_url: 
         (default,) = conn.execute("SHOW default_toast_compression").fetchone()
     assert count == 3000
     assert method == ("lz4" if has_lz4 else default), (method, has_lz4)
+
+
+def test_a_leg_too_short_to_measure_counts_zero_km_instead_of_failing_the_day(warehouse_url: Any) -> None:
+    """PostgreSQL raises "value out of range: underflow" where a float8 product rounds to zero, and
+    the haversine's squared sine of a leg under ~1e-154 degrees does: one such fix (a latitude of
+    1e-300 is in range, so the parser keeps it; adopted legacy rows may hold anything) used to fail
+    the routes of the whole day. Legs under 1e-9 degrees (0.1 mm) count as 0 km."""
+    from sync_apis.etrac.routes import compute_routes
+
+    apply_schema(warehouse_url.url)
+    day = date(2025, 3, 12)
+    start, _ = day_bounds(day)
+    fixes = [
+        (1e-300, 0.0),
+        (2e-300, 0.0),  # a latitude difference of 1e-300 degrees
+        (2e-300, 1e-300),  # a longitude difference of 1e-300 degrees
+        (1e-3, 0.0),  # a real leg of ~111 m
+        (1e-3 + 1e-200, 0.01),  # one of ~1.1 km whose latitude moved by 1e-200 degrees
+    ]
+    with psycopg.connect(warehouse_url.url) as conn:
+        for minute, (lat, lon) in enumerate(fixes):
+            conn.execute(
+                "INSERT INTO e_track.positions (placa, data_transmissao, latitude, longitude, velocidade) "
+                "VALUES ('ABC1D23', %s, %s, %s, 10)",
+                (start + timedelta(minutes=minute), lat, lon),
+            )
+        assert compute_routes(conn, day) == (1, 0)
+        point_count, distance_km = conn.execute(
+            "SELECT point_count, distance_km FROM e_track.routes WHERE placa = 'ABC1D23' AND rota_date = %s",
+            (day,),
+        ).fetchone()
+    assert point_count == len(fixes)
+    expected = haversine_km(fixes)
+    assert 1.2 < expected < 1.3  # the two real legs; Python's float rounds the others to 0 silently
+    assert distance_km == round(expected, 3)

@@ -5,7 +5,8 @@ WITH fixes AS (
            lag(latitude)  OVER w AS prev_lat,
            lag(longitude) OVER w AS prev_lon,
            -- Each number as jsonb_build_object writes it (float8's shortest exact text; the
-           -- non-finite ones as strings, which JSON numbers cannot be; NULL as null).
+           -- non-finite ones as strings, which JSON numbers cannot be; NULL as null). Written out
+           -- three times: to_json(x)::text says the same but costs about a third more per value.
            CASE WHEN latitude IN ('NaN', 'Infinity', '-Infinity') THEN to_json(latitude::text)::text
                 ELSE latitude::text END AS lat_json,
            CASE WHEN longitude IN ('NaN', 'Infinity', '-Infinity') THEN to_json(longitude::text)::text
@@ -16,6 +17,14 @@ WITH fixes AS (
      WHERE data_transmissao >= %(start)s AND data_transmissao < %(end)s
        AND (%(plates)s::text[] IS NULL OR placa = ANY(%(plates)s::text[]))
     WINDOW w AS (PARTITION BY placa ORDER BY data_transmissao, latitude, longitude)
+), legs AS (
+    -- A leg's differences, under 1e-9 degrees (0.1 mm) as 0: PostgreSQL raises "value out of
+    -- range: underflow" where a float8 product rounds to zero, as the squared sine of a
+    -- difference under ~1e-154 degrees does (a fix at latitude 1e-300 is in range).
+    SELECT *,
+           CASE WHEN abs(latitude - prev_lat) < 1e-9 THEN 0 ELSE latitude - prev_lat END AS d_lat,
+           CASE WHEN abs(longitude - prev_lon) < 1e-9 THEN 0 ELSE longitude - prev_lon END AS d_lon
+      FROM fixes
 ), per_plate AS (
     SELECT placa,
            count(*)::integer AS point_count,
@@ -25,9 +34,9 @@ WITH fixes AS (
            -- from NULLs (least(1.0, NULL) is 1.0 in PostgreSQL, and asin(1) is half the Earth).
            round(coalesce(sum(
                2 * 6371.0088 * asin(least(1.0, sqrt(
-                   power(sin(radians(latitude - prev_lat) / 2), 2)
+                   power(sin(radians(d_lat) / 2), 2)
                    + cos(radians(prev_lat)) * cos(radians(latitude))
-                     * power(sin(radians(longitude - prev_lon) / 2), 2))))
+                     * power(sin(radians(d_lon) / 2), 2))))
            ) FILTER (WHERE prev_lat IS NOT NULL), 0)::numeric, 3)::double precision AS distance_km,
            max(velocidade) AS max_speed,
            -- The points are written as JSON text and cast once: a jsonb_build_object per fix
@@ -36,7 +45,7 @@ WITH fixes AS (
            ('[' || string_agg('{"t":' || to_json(data_transmissao)::text || ',"lat":' || lat_json
                               || ',"lon":' || lon_json || ',"v":' || v_json || '}', ','
                               ORDER BY data_transmissao, latitude, longitude) || ']')::jsonb AS points
-      FROM fixes
+      FROM legs
      GROUP BY placa
 )
 INSERT INTO e_track.routes AS r
