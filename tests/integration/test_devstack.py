@@ -27,7 +27,14 @@ import requests
 from requests.auth import HTTPBasicAuth
 
 from tests.support.airflow_stack import free_port
-from tests.support.devstack import Run, get, local_day, wait_for_backfill_runs, without_ports
+from tests.support.devstack import (
+    STAND_IN_DAG_IDS,
+    Run,
+    get,
+    local_day,
+    wait_for_backfill_runs,
+    without_ports,
+)
 from tests.support.devstack import api as rest_api
 from tests.support.devstack import clean_env as _clean_env
 from tests.support.devstack import stack_copy as devstack_copy
@@ -454,7 +461,7 @@ def test_make_run_wires_everything_stops_cleanly_and_keeps_data(
     # First-run bootstrap: unpaused, one backfill of the three last local days, and tasks really ran
     # (through the execution API on a non-default port).
     first_day, last_day = backfill_window(local_today())
-    for dag_id in ("auvo_daily", "etrac_daily"):
+    for dag_id in STAND_IN_DAG_IDS:
         assert get(api, f"/api/v2/dags/{dag_id}")["is_paused"] is False
         backfills = get(api, f"/api/v2/backfills?dag_id={dag_id}")["backfills"]
         assert len(backfills) == 1
@@ -475,7 +482,7 @@ def test_make_run_wires_everything_stops_cleanly_and_keeps_data(
     )
     assert shell.returncode == 0, shell.stdout + shell.stderr
     listed = [line.split()[0] for line in shell.stdout.splitlines() if line.strip()]
-    assert {"auvo_daily", "etrac_daily"} <= set(listed)
+    assert set(STAND_IN_DAG_IDS) <= set(listed)
     assert listed[-1] == "sync_apis"
     assert "A shell wired to the stack at" in shell.stderr
 
@@ -483,10 +490,8 @@ def test_make_run_wires_everything_stops_cleanly_and_keeps_data(
     # `connections add auvo_api …`: from then on that connection is the user's own.
     run_every_readme_command(root, env, api)
     readme_auvo = get(api, "/api/v2/connections/auvo_api")
-    backfills = {
-        d: get(api, f"/api/v2/backfills?dag_id={d}")["total_entries"] for d in ("auvo_daily", "etrac_daily")
-    }
-    assert backfills == {"auvo_daily": 2, "etrac_daily": 2}  # the first run's and the README's
+    backfills = {d: get(api, f"/api/v2/backfills?dag_id={d}")["total_entries"] for d in STAND_IN_DAG_IDS}
+    assert backfills == dict.fromkeys(STAND_IN_DAG_IDS, 2)  # the first run's and the README's
 
     # Something a developer stored in the warehouse...
     wh_conn = {

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-import requests
 
 from tests.support.airflow_stack import AirflowStack
 from tests.support.etrac_world import assert_matches_ground_truth
@@ -41,8 +40,7 @@ def test_backfill_loads_each_day_once(
         # Through the REST API (an `airflow pools set` process costs seconds of CPU; the README's
         # form of it is run by tests/support/readme_commands.py).
         pool = {"name": "etrac_api", "slots": 1, "description": "e-Track API calls"}
-        reply = requests.post(f"http://127.0.0.1:{stack.port}/api/v2/pools", json=pool, timeout=30)
-        assert reply.status_code == 201, reply.text
+        stack.api("POST", "/pools", pool, expect=201)
         stack.unpause("etrac_daily")
         stack.cli(
             "backfill", "create", "--dag-id", "etrac_daily",

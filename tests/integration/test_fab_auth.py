@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -142,6 +143,11 @@ class FabStack:
         assert resp.status_code == 201, (username, resp.status_code, resp.text[:300])
         return str(resp.json()["access_token"])
 
+    @cached_property
+    def admin_token(self) -> str:
+        """One login for the admin's calls (the password never changes within a test)."""
+        return self.token(*ADMIN)
+
     def users_listed(self) -> dict[str, list[str]]:
         """username -> roles, from the README's `airflow users list` (its JSON is the last line)."""
         listing = self.stack.cli("users", "list", "--output", "json").strip().splitlines()[-1]
@@ -149,7 +155,7 @@ class FabStack:
 
     def users(self) -> dict[str, list[str]]:
         """username -> roles, from FAB's REST API (what the UI's Security > Users shows)."""
-        reply = self.get("/auth/fab/v1/users?limit=100", self.token(*ADMIN))
+        reply = self.get("/auth/fab/v1/users?limit=100", self.admin_token)
         assert reply.status_code == 200, reply.text[:300]
         return {u["username"]: [r["name"] for r in u["roles"]] for u in reply.json()["users"]}
 
@@ -160,7 +166,7 @@ class FabStack:
         reply = requests.post(
             f"{self.base}/auth/fab/v1/users",
             json=body,
-            headers={"Authorization": f"Bearer {self.token(*ADMIN)}"},
+            headers={"Authorization": f"Bearer {self.admin_token}"},
             timeout=60,
         )
         assert reply.status_code == 200, (role, reply.status_code, reply.text[:300])
@@ -216,7 +222,9 @@ def init_created_the_admin_without_printing_the_password(fab: FabStack) -> None:
     assert ADMIN[1] not in first.stdout + first.stderr
     listed = fab.users_listed()
     assert listed == fab.users() and listed[ADMIN[0]] == ["Admin"]
-    assert {listed[name][0] for name, _ in PEOPLE.values()} == set(PEOPLE)  # each with its one role
+    assert {name: listed[name] for name, _ in PEOPLE.values()} == {
+        name: [role] for role, (name, _) in PEOPLE.items()
+    }
     assert fab.get("/api/v2/monitor/health").status_code == 200  # compose's healthcheck, anonymous
     assert fab.get("/api/v2/dags", fab.token(*ADMIN)).status_code == 200
 

@@ -21,7 +21,6 @@ from typing import Any
 
 import pendulum
 import pytest
-import requests
 
 from tests.support.airflow_stack import AirflowStack
 
@@ -69,13 +68,7 @@ def expected_scheduled_day() -> str:
 
 
 def trigger(stack: AirflowStack, dag_id: str, logical_date: str | None) -> str:
-    reply = requests.post(
-        f"http://127.0.0.1:{stack.port}/api/v2/dags/{dag_id}/dagRuns",
-        json={"logical_date": logical_date},
-        timeout=30,
-    )
-    assert reply.status_code == 200, reply.text
-    return str(reply.json()["dag_run_id"])
+    return str(stack.api("POST", f"/dags/{dag_id}/dagRuns", {"logical_date": logical_date})["dag_run_id"])
 
 
 def days_loaded(stack: AirflowStack, dag_id: str) -> dict[str, dict[str, Any]]:

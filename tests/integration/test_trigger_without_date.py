@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-import requests
 
 from sync_apis.localday import day_bounds, local_date
 from tests.support.airflow_stack import AirflowStack
@@ -64,18 +63,14 @@ def test_both_dags_triggered_without_a_logical_date_load_today_so_far(
     with AirflowStack(pg_server, extra_env=env, parallelism=8) as stack:
         stack.unpause(*dag_ids)
         for dag_id in dag_ids:
-            reply = requests.post(
-                f"http://127.0.0.1:{stack.port}/api/v2/dags/{dag_id}/dagRuns",
-                # Auvo with FAST's budget and task range: the default pacing adds ~80 s of
-                # waiting and nothing this test looks at (the conf leaves the date unset).
-                json={"logical_date": None, "conf": FAST if dag_id == "auvo_daily" else {}},
-                timeout=30,
-            )
-            assert reply.status_code == 200, reply.text
-            assert reply.json()["logical_date"] is None and reply.json()["data_interval_start"] is None
+            # Auvo with FAST's budget and task range: the default pacing adds ~80 s of waiting and
+            # nothing this test looks at (the conf leaves the date unset).
+            conf = FAST if dag_id == "auvo_daily" else {}
+            reply = stack.api("POST", f"/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf})
+            assert reply["logical_date"] is None and reply["data_interval_start"] is None
             # "Today" is the São Paulo day of the trigger: just before midnight it may be the
             # day after the sandbox's pinned clock, and that day must then be loaded (empty).
-            run_day[dag_id] = local_date(datetime.fromisoformat(reply.json()["run_after"]))
+            run_day[dag_id] = local_date(datetime.fromisoformat(reply["run_after"]))
         for dag_id in dag_ids:
             (run,) = stack.wait_for_runs(dag_id, expected=1, timeout=420)
             assert run.state == "success", stack.logs()

@@ -121,10 +121,11 @@ def test_there_are_dag_files() -> None:
 def test_plugins_folder_does_not_shadow_modules() -> None:
     # Airflow imports every .py under plugins/ as a top-level module named after the file;
     # sync_apis/http.py would replace the standard library's "http". .airflowignore keeps the
-    # loader out of the package.
+    # loader out of the package. The loader imports only .py files (__pycache__/ is found, skipped).
     from airflow._shared.module_loading import find_path_from_directory
 
-    loaded = {Path(p).name for p in find_path_from_directory(str(REPO / "plugins"), ".airflowignore", "glob")}
+    found = [Path(p) for p in find_path_from_directory(str(REPO / "plugins"), ".airflowignore", "glob")]
+    loaded = {p.name for p in found if p.suffix == ".py"}
     assert loaded == {"sync_apis_plugin.py"}, loaded
 
 

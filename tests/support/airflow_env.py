@@ -9,6 +9,7 @@ without importing a conftest; importing it again only returns the same module.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,12 @@ os.environ.update(AIRFLOW_ENV)
 # [core] default_timezone stays unset (Airflow's default, UTC), as in most deployments: the
 # bundle must load the right days without it. test_timetable_in_airflow.py tries other zones.
 os.environ.pop("AIRFLOW__CORE__DEFAULT_TIMEZONE", None)
+# Compiled bytecode is cached, as Python does by default (__pycache__/ is git-ignored), even where
+# the machine sets PYTHONDONTWRITEBYTECODE (this machine image does). Without the cache every
+# process the suite starts compiles our sources again — each Airflow task compiled the DAG file and
+# the modules it imports, 5 % of a stack's CPU (py-spy over the Auvo three-day backfill test).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 for _name in ("AIRFLOW_CONN_AUVO_API", "AIRFLOW_CONN_ETRAC_API", "AIRFLOW_CONN_SYNC_APIS_DB"):
     os.environ.pop(_name, None)  # a developer's real credentials must never reach a test
 

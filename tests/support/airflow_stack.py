@@ -221,17 +221,24 @@ class AirflowStack:
             time.sleep(1)
         raise AssertionError(f"{dag_id} was not parsed within {timeout} s\n{self.logs()}")
 
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None, expect: int = 200) -> Any:
+        """A call to the REST API (``/api/v2``), asserting its status: a fraction of the CPU of an
+        ``airflow`` CLI process. With ``simple_auth_manager_all_admins`` no token is needed."""
+        reply = requests.request(method, f"http://127.0.0.1:{self.port}/api/v2{path}", json=body, timeout=30)
+        assert reply.status_code == expect, (
+            f"{method} {path} answered {reply.status_code}: {reply.text[:2000]}"
+        )
+        return reply.json()
+
     def unpause(self, *dag_ids: str) -> None:
         """Wait until each DAG is parsed, then unpause it (tests' DAGs start paused).
 
         Through the REST API, as the UI's toggle does: an ``airflow dags unpause`` process costs
-        ~2.5 s of CPU in imports, and the README's CLI form is run by test_readme_commands."""
+        ~2.5 s of CPU in imports (the README's CLI form runs in tests/support/readme_commands.py)."""
         for dag_id in dag_ids:
             self.wait_for_dag(dag_id)
-            reply = requests.patch(
-                f"http://127.0.0.1:{self.port}/api/v2/dags/{dag_id}", json={"is_paused": False}, timeout=30
-            )
-            assert reply.status_code == 200 and reply.json()["is_paused"] is False, reply.text
+            reply = self.api("PATCH", f"/dags/{dag_id}", {"is_paused": False})
+            assert reply["is_paused"] is False, reply
 
     def wait_for_runs(self, dag_id: str, expected: int, timeout: float = 600) -> list[DagRunRow]:
         """Until ``expected`` runs of the DAG have finished; returns them, oldest first."""

@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 import requests
 
-from tests.support.devstack import REPO, get, local_day, without_ports
+from tests.support.devstack import REPO, STAND_IN_DAG_IDS, get, local_day, without_ports
 
 READMES = (REPO / "README.md", REPO / "README.pt-BR.md")
 FENCE = re.compile(r"^\s*```")
@@ -127,7 +127,7 @@ def _wait_until_no_backfill_is_active(session: requests.Session, timeout_s: floa
     while time.monotonic() < deadline:
         active = [
             b
-            for dag_id in ("auvo_daily", "etrac_daily")
+            for dag_id in STAND_IN_DAG_IDS
             for b in get(session, f"/api/v2/backfills?dag_id={dag_id}")["backfills"]
             if b["completed_at"] is None
         ]
