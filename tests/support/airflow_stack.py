@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -68,6 +69,7 @@ class AirflowStack:
         parallelism: int = 4,
         dags_folder: Path | None = None,
         default_timezone: str | None = None,
+        env_connections: bool = True,
     ) -> None:
         self.pg_server = pg_server
         self.dags_folder = dags_folder or REPO / "dags"
@@ -82,12 +84,16 @@ class AirflowStack:
         # Airflow's [core] default_timezone; None leaves it unset (Airflow's own default, UTC),
         # as in most deployments. Nothing in the bundle may depend on it.
         self.default_timezone = default_timezone
+        # False for a stack shared by several tests: connections in the services' environment
+        # would shadow the ones each test writes through the REST API (set_connections).
+        self.env_connections = env_connections
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def env(self) -> dict[str, str]:
         assert self.meta is not None
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+        dropped = ("PYTEST_",) if self.env_connections else ("PYTEST_", "AIRFLOW_CONN_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
         env.pop("AIRFLOW__CORE__DEFAULT_TIMEZONE", None)
         if self.default_timezone is not None:
             env["AIRFLOW__CORE__DEFAULT_TIMEZONE"] = self.default_timezone
@@ -228,7 +234,31 @@ class AirflowStack:
         assert reply.status_code == expect, (
             f"{method} {path} answered {reply.status_code}: {reply.text[:2000]}"
         )
-        return reply.json()
+        return reply.json() if reply.content else None
+
+    def set_connections(self, connections: dict[str, str]) -> None:
+        """``AIRFLOW_CONN_<ID>`` JSON values written to the metadata database through the REST API,
+        each replacing the connection of that id (a shared stack: one test's sandboxes, then the next's)."""
+        existing = {c["connection_id"] for c in self.api("GET", "/connections?limit=1000")["connections"]}
+        for name, value in connections.items():
+            body = {"connection_id": name.removeprefix("AIRFLOW_CONN_").lower(), **json.loads(value)}
+            assert "extra" not in body or isinstance(body["extra"], str), body  # the API takes text
+            if body["connection_id"] in existing:
+                self.api("DELETE", f"/connections/{body['connection_id']}", expect=204)
+            self.api("POST", "/connections", body, expect=201)
+
+    def forget_runs(self, *dag_ids: str, timeout: float = 120) -> None:
+        """Delete every run of the DAGs (their task instances and XComs go with them), once none of
+        their backfills is still active: a shared stack's next test then counts only its own runs."""
+        deadline = time.monotonic() + timeout
+        while self.query(
+            "SELECT 1 FROM backfill WHERE dag_id = ANY(%s) AND completed_at IS NULL", (list(dag_ids),)
+        ):
+            assert time.monotonic() < deadline, f"a backfill of {dag_ids} still active\n{self.logs()}"
+            time.sleep(1)
+        for dag_id in dag_ids:
+            for run in self.api("GET", f"/dags/{dag_id}/dagRuns?limit=1000")["dag_runs"]:
+                self.api("DELETE", f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}", expect=204)
 
     def unpause(self, *dag_ids: str) -> None:
         """Wait until each DAG is parsed, then unpause it (tests' DAGs start paused).
