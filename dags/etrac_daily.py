@@ -11,7 +11,8 @@ Loads **one local calendar day** (America/Sao_Paulo) per run: the 01:05 run load
    `/resumoviagens` → `trips`; one transaction per chunk. 4. `routes` — computed in SQL.
 5. `check_*` — data quality. 6. `publish` — an Asset event per table (`e_track.<table>`).
 
-**Params**: `plates` (empty = all vehicles), `chunk_size`, `requests_per_minute` (0 = unpaced).
+**Params**: `plates` (empty = all vehicles), `chunk_size`, `requests_per_minute` (0 = unpaced);
+retries as in auvo_daily: `backoff_base_s`, `max_attempts`, `read_timeout_s`.
 Schedule: `[sync_apis] etrac_daily_run_at`; `etrac_daily_enabled = False` or pausing switches it off;
 `etrac_pool`, `etrac_api_parallelism`. Connections: `etrac_api`, `sync_apis_db`.
 Full description: `docs/dags/etrac_daily.md`.

@@ -14,7 +14,7 @@ from typing import Any
 
 import pendulum
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator
-from airflow.sdk import Asset
+from airflow.sdk import Asset, Param
 from jinja2 import pass_context
 
 from sync_apis import LOCAL_TZ_NAME
@@ -112,6 +112,24 @@ def table_asset(schema: str, table: str) -> Asset:
     )
 
 
+def retry_params(
+    api: str, *, backoff_base_s: float, read_timeout_s: float, max_attempts: int = 6
+) -> dict[str, Param]:
+    """The HTTP retry Params every sync DAG takes, with its API's defaults; a task turns them into
+    its hook's policy with ``sync_apis.dag_tasks.http_policy``."""
+    return {
+        "backoff_base_s": Param(
+            backoff_base_s, type="number", minimum=0, description="First retry wait (jittered, doubling)."
+        ),
+        "max_attempts": Param(
+            max_attempts, type="integer", minimum=1, description="HTTP attempts per request."
+        ),
+        "read_timeout_s": Param(
+            read_timeout_s, type="number", minimum=1, description=f"Seconds to wait for one {api} answer."
+        ),
+    }
+
+
 class ParamCheck(SQLCheckOperator):
     """A data-quality check on the warehouse: fails when any column of its one row is false.
 
@@ -157,6 +175,7 @@ __all__ = [
     "ParamCheck",
     "TemplateDay",
     "daily_timetable",
+    "retry_params",
     "run_at_for",
     "table_asset",
 ]

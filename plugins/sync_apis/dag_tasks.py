@@ -9,7 +9,10 @@ explicit arguments. DAG files call adapters only; library modules never import o
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
+
+from sync_apis.http import HttpPolicy
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +21,16 @@ def param(context: Any, name: str, default: Any) -> Any:
     """The run's Param ``name``; ``default`` when it is absent or null."""
     value = (context.get("params") or {}).get(name, default)
     return default if value is None else value
+
+
+def http_policy(context: Any, default: HttpPolicy) -> HttpPolicy:
+    """``default`` (an API's policy) with the run's retry Params (``dag_defaults.retry_params``)."""
+    return replace(
+        default,
+        backoff_base=float(param(context, "backoff_base_s", default.backoff_base)),
+        max_attempts=int(param(context, "max_attempts", default.max_attempts)),
+        read_timeout=float(param(context, "read_timeout_s", default.read_timeout)),
+    )
 
 
 def apply_schema(context: Any, folder: str, logger: Any = log) -> str:

@@ -459,8 +459,8 @@ def test_etrac_daily_with_a_bare_list_history_fails_and_claims_nothing_then_heal
     """etrac_daily's tasks (at the seam): no success for the day's positions, no history_counts,
     no watermark; the history task fails and routes, downstream of it, does not run."""
     etrac_sandbox.faults.arm("wrong_shape", shape="bare_list", times=None, path="ultimasposicoesterminal")
-    conf = {"requests_per_minute": 0, "chunk_size": 10}
-    with pytest.raises(UnexpectedAnswerError):
+    conf = {"requests_per_minute": 0, "chunk_size": 10, "backoff_base_s": 0.01, "max_attempts": ATTEMPTS}
+    with pytest.raises(UnexpectedAnswerError, match=f"after {ATTEMPTS} attempts"):  # the run's Params
         run_etrac_day(etrac_sandbox.base_url, warehouse_url.url, DAY, conf)
     with psycopg.connect(warehouse_url.url) as conn:
         assert q(conn, "SELECT count(*) FROM e_track.history_counts") == [(0,)]

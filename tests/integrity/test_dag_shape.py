@@ -33,6 +33,27 @@ def test_schema_tasks_come_first_and_are_python_tasks(dagbag: Any, dag_id: str) 
     assert schema_tasks == {first.task_id, second.task_id}
 
 
+def test_both_dags_take_the_same_retry_params_with_their_hooks_defaults(dagbag: Any) -> None:
+    """The retry Params are the same three in both DAGs; each default is its hook's own policy,
+    and the seams (tests/support/seams.py) run with the DAG's Param defaults."""
+    from sync_apis.auvo.hook import DEFAULT_POLICY as AUVO_POLICY
+    from sync_apis.etrac.hook import DEFAULT_POLICY as ETRAC_POLICY
+    from tests.support.seams import AUVO_DEFAULTS, ETRAC_DEFAULTS
+
+    for dag_id, policy, seam_defaults in (
+        ("auvo_daily", AUVO_POLICY, AUVO_DEFAULTS),
+        ("etrac_daily", ETRAC_POLICY, ETRAC_DEFAULTS),
+    ):
+        params = dagbag.get_dag(dag_id).params
+        retry = {name: params[name] for name in ("backoff_base_s", "max_attempts", "read_timeout_s")}
+        assert retry == {
+            "backoff_base_s": policy.backoff_base,
+            "max_attempts": policy.max_attempts,
+            "read_timeout_s": policy.read_timeout,
+        }, dag_id
+        assert {name: params[name] for name in seam_defaults} == seam_defaults, dag_id
+
+
 def test_both_dags_share_one_day_macro_and_one_asset_scheme(dagbag: Any) -> None:
     from sync_apis.dag_defaults import MACROS, RUN_DAY_PARAMETERS, ParamCheck
 

@@ -40,7 +40,13 @@ AUVO_DEFAULTS: dict[str, Any] = {
     "read_timeout_s": 120,
     "max_orphan_ratio": 1.0,
 }
-ETRAC_DEFAULTS: dict[str, Any] = {"plates": [], "chunk_size": DEFAULT_CHUNK_SIZE}
+ETRAC_DEFAULTS: dict[str, Any] = {
+    "plates": [],
+    "chunk_size": DEFAULT_CHUNK_SIZE,
+    "backoff_base_s": 1.0,
+    "max_attempts": 6,
+    "read_timeout_s": 60,
+}
 
 
 class CheckFailedError(AssertionError):
@@ -158,7 +164,7 @@ def run_etrac_day(
 ) -> DayRun:
     """etrac_daily's tasks for ``day``: schemas, latest, plan, history per chunk, routes, checks.
 
-    ``params``: the run's conf (``plates``, ``chunk_size``, ``requests_per_minute``).
+    ``params``: the run's conf (``plates``, ``chunk_size``, ``requests_per_minute``, the retry Params).
     """
     from sync_apis import retention
     from sync_apis.empty_days import configured_thresholds
@@ -175,7 +181,7 @@ def run_etrac_day(
         info = etrac_run_info(day, run.run_id, "latest", "latest")
         with psycopg.connect(dsn) as conn:
             retention.refuse_beyond(conn, kept, day, datetime.now(UTC), info)
-            hook = dag_tasks.etrac_hook(p["requests_per_minute"])
+            hook = dag_tasks.hook_for_run({"params": p})
             try:
                 run.lines["latest"] = etrac.load_latest(conn, hook, info, configured_thresholds())
             finally:
@@ -183,9 +189,7 @@ def run_etrac_day(
         with psycopg.connect(dsn) as conn:
             chunks = chunked(etrac.plan_plates(conn, p["plates"]), p["chunk_size"])
         for index, plates in enumerate(chunks):
-            run.lines[f"history[{index}]"] = run_etrac_chunk(
-                dsn, day, plates, run.run_id, index, p["requests_per_minute"]
-            )
+            run.lines[f"history[{index}]"] = run_etrac_chunk(dsn, day, plates, run.run_id, index, p)
     with psycopg.connect(dsn) as conn:
         run.lines["routes"] = etrac.load_routes(
             conn, etrac_run_info(day, run.run_id, "routes", "routes"), day
@@ -203,7 +207,7 @@ def run_etrac_chunk(
     plates: Sequence[str],
     run_id: str,
     map_index: int = 0,
-    requests_per_minute: float = 0,
+    params: Mapping[str, Any] | None = None,
 ) -> str:
     """One mapped ``history`` task: the retention check, then positions + trips of ``plates``.
 
@@ -221,7 +225,7 @@ def run_etrac_chunk(
     with psycopg.connect(dsn) as conn:
         reach = retention.refuse_beyond(conn, kept, day, now, positions_run, trips_run)
         edge_note = kept.edge_note(day, now) if reach is retention.Reach.EDGE else None
-        hook = dag_tasks.etrac_hook(requests_per_minute)
+        hook = dag_tasks.hook_for_run({"params": {**ETRAC_DEFAULTS, **(params or {})}})
         try:
             return str(
                 etrac.load_history(

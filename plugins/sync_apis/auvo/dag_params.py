@@ -6,6 +6,7 @@ from airflow.sdk import Param
 
 from sync_apis.auvo.streams import STREAMS
 from sync_apis.auvo.task_range import configured_default
+from sync_apis.dag_defaults import retry_params
 
 
 def dag_params() -> dict[str, Param]:
@@ -23,13 +24,7 @@ def dag_params() -> dict[str, Param]:
         "api_budget_per_minute": Param(
             400, type="integer", minimum=1, description="Auvo requests/minute per IP."
         ),
-        "backoff_base_s": Param(
-            5.0, type="number", minimum=0, description="First retry wait (jittered, doubling)."
-        ),
-        "max_attempts": Param(6, type="integer", minimum=1, description="HTTP attempts per request."),
-        "read_timeout_s": Param(
-            120, type="number", minimum=1, description="Seconds to wait for one Auvo answer."
-        ),
+        **retry_params("Auvo", backoff_base_s=5.0, read_timeout_s=120),
         "task_days_back": Param(
             configured_default("task_days_back"),
             type="integer",

@@ -58,9 +58,10 @@ def schema_task(context: Any, logger: Any = log) -> str:
 
 def sync_stream_task(context: Any, stream_name: str, logger: Any = log) -> str:
     """One mapped stream task: the run's day, its Params, one transaction."""
-    from sync_apis.auvo.sync import API_BUDGET_PER_MINUTE, READ_TIMEOUT_S, SOURCE, make_hook, sync_stream
+    from sync_apis.auvo.hook import DEFAULT_POLICY
+    from sync_apis.auvo.sync import API_BUDGET_PER_MINUTE, SOURCE, make_hook, sync_stream
     from sync_apis.config import conn_id
-    from sync_apis.dag_tasks import param
+    from sync_apis.dag_tasks import http_policy, param
     from sync_apis.empty_days import configured_thresholds
     from sync_apis.run_day import run_day
     from sync_apis.warehouse import RunInfo
@@ -68,12 +69,13 @@ def sync_stream_task(context: Any, stream_name: str, logger: Any = log) -> str:
 
     day = run_day(context)
     window = run_window(day, context["params"], getattr(context.get("dag_run"), "run_type", None))
+    policy = http_policy(context, DEFAULT_POLICY)
     hook = make_hook(
         conn_id("auvo_api"),
         budget_per_minute=float(param(context, "api_budget_per_minute", API_BUDGET_PER_MINUTE)),
-        backoff_base_s=float(param(context, "backoff_base_s", 5.0)),
-        max_attempts=int(param(context, "max_attempts", 6)),
-        read_timeout_s=float(param(context, "read_timeout_s", READ_TIMEOUT_S)),
+        backoff_base_s=policy.backoff_base,
+        max_attempts=policy.max_attempts,
+        read_timeout_s=policy.read_timeout,
         logger=logger,
     )
     run = RunInfo.from_context(context, source=SOURCE, stream=stream_name, day=day)

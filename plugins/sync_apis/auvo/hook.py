@@ -48,6 +48,9 @@ MAX_REFRESH_MARGIN_S = 180.0  # refresh ~3 min before expiry (§1.3 says 2-5 min
 REPEATED_PAGE_RETRIES = 2
 # A shared token with less left than this is not worth adopting: log in instead.
 MIN_SHARED_TOKEN_S = 60.0
+# Client timeouts of 60-120 s (§6.3 item 2); retries from 5 s, doubling, ride out a 5xx burst
+# without spending the 400/min budget. The DAG's retry Params override them per run.
+DEFAULT_POLICY = HttpPolicy(read_timeout=120.0, backoff_base=5.0)
 
 
 def classify(response: requests.Response, payload: Any) -> Verdict:
@@ -155,7 +158,7 @@ class AuvoHook(HttpHook):
     ) -> None:
         super().__init__(method="GET", http_conn_id=auvo_conn_id)
         self.auvo_conn_id = auvo_conn_id
-        self.policy = policy or HttpPolicy(read_timeout=120.0, backoff_base=5.0)
+        self.policy = policy or DEFAULT_POLICY
         self.pacer = pacer
         self._logger = logger or log
         self._sleep = sleep

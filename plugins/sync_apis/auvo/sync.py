@@ -35,7 +35,7 @@ from typing import Any
 from psycopg import sql
 
 from sync_apis.auvo.fetch_options import FetchOptions, reusable_snapshot
-from sync_apis.auvo.hook import AuvoHook, Listing
+from sync_apis.auvo.hook import DEFAULT_POLICY, AuvoHook, Listing
 from sync_apis.auvo.parse import api_time, local_time, to_row
 from sync_apis.auvo.streams import (
     BY_NAME,
@@ -70,7 +70,7 @@ log = logging.getLogger(__name__)
 # The API's documented budget is 400 requests/minute per egress IP (§6.1). We aim under it.
 API_BUDGET_PER_MINUTE = 400
 BUDGET_SAFETY = 0.9
-READ_TIMEOUT_S = 120.0  # §6.3 item 2: "use client timeouts of 60-120 s"
+READ_TIMEOUT_S = DEFAULT_POLICY.read_timeout
 # dateLastUpdate has whole seconds, and whether its filter means ">=" or ">" is undocumented
 # (auvo-api.md §7, §8.5). Asking from one second earlier includes the boundary either way; the
 # tasks loop then drops what precedes its window, the customer upsert ignores unchanged rows.

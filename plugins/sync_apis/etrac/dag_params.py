@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 
+from sync_apis.dag_defaults import retry_params
 from sync_apis.etrac.chunking import DEFAULT_CHUNK_SIZE
 from sync_apis.etrac.pacing import configured_requests_per_minute
 
@@ -27,4 +28,6 @@ def dag_params() -> dict[str, Param]:
             description="API requests per minute per task (0 = no pacing; a 429 is waited out for its "
             "Retry-After either way)",
         ),
+        # sync_apis.http.HttpPolicy's defaults, which e-Track tasks used before these were Params.
+        **retry_params("e-Track", backoff_base_s=1.0, read_timeout_s=60),
     }

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sync_apis import retention
-from sync_apis.dag_tasks import apply_schema, param
+from sync_apis.dag_tasks import apply_schema, http_policy, param
 from sync_apis.etrac.chunking import DEFAULT_CHUNK_SIZE, chunked
-from sync_apis.etrac.hook import EtracHook
+from sync_apis.etrac.hook import DEFAULT_POLICY, EtracHook
 from sync_apis.etrac.pacing import configured_requests_per_minute
 from sync_apis.etrac.sync import (
     DEFAULT_RETENTION_DAYS,
@@ -33,14 +33,22 @@ from sync_apis.warehouse_conn import warehouse_connection
 log = logging.getLogger(__name__)
 
 
-def etrac_hook(requests_per_minute: float | None) -> EtracHook:
+def etrac_hook(requests_per_minute: float | None, policy: HttpPolicy | None = None) -> EtracHook:
     from sync_apis.config import conn_id
 
     rpm = requests_per_minute if requests_per_minute and requests_per_minute > 0 else None
     etrac_conn = conn_id("etrac_api")
     # One budget for every worker when [sync_apis] rate_limit_redis_url is set; else per task.
     pacer = pacer_for("etrac", conn_id=etrac_conn, fallback=TokenBucket(rpm) if rpm else None)
-    return EtracHook(etrac_conn, policy=HttpPolicy(), pacer=pacer, logger=log)
+    return EtracHook(etrac_conn, policy=policy or DEFAULT_POLICY, pacer=pacer, logger=log)
+
+
+def hook_for_run(context: Any) -> EtracHook:
+    """The hook a task of this run uses: its pace and retry Params over e-Track's defaults."""
+    return etrac_hook(
+        param(context, "requests_per_minute", configured_requests_per_minute()),
+        http_policy(context, DEFAULT_POLICY),
+    )
 
 
 def etrac_retention() -> retention.Retention:
@@ -65,7 +73,7 @@ def latest_task(context: Any) -> str:
     run = RunInfo.from_context(context, source=SOURCE, stream="latest", day=day)
     with warehouse_connection() as conn:
         retention.refuse_beyond(conn, etrac_retention(), day, datetime.now(UTC), run)
-        hook = etrac_hook(param(context, "requests_per_minute", configured_requests_per_minute()))
+        hook = hook_for_run(context)
         try:
             return load_latest(conn, hook, run, configured_thresholds())
         finally:
@@ -100,7 +108,7 @@ def history_task(context: Any, plates: list[str]) -> str:
     with warehouse_connection() as conn:
         reach = retention.refuse_beyond(conn, kept, day, now, positions_run, trips_run)
         edge_note = kept.edge_note(day, now) if reach is retention.Reach.EDGE else None
-        hook = etrac_hook(param(context, "requests_per_minute", configured_requests_per_minute()))
+        hook = hook_for_run(context)
         try:
             return load_history(
                 conn,

@@ -45,6 +45,9 @@ from sync_apis.http import (
 LATEST = "ultimas-posicoes"
 HISTORY = "ultimasposicoesterminal"
 TRIPS = "resumoviagens"
+# e-Track documents neither timeouts nor a rate limit: HttpPolicy's defaults (60 s to answer,
+# retries from 1 s, doubling). The DAG's retry Params override them per run.
+DEFAULT_POLICY = HttpPolicy()
 
 # Where each endpoint's records are (etrac-api.md §2); anything else is retried, then fails.
 LIST_KEYS: dict[str, tuple[str, ...]] = {
@@ -146,7 +149,7 @@ class EtracHook(HttpHook):
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__(method="POST", http_conn_id=etrac_conn_id)
-        self.policy = policy or HttpPolicy()
+        self.policy = policy or DEFAULT_POLICY
         self._pacer = pacer
         self._logger = logger
         self._sleep = sleep
