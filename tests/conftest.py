@@ -180,7 +180,7 @@ def _weight(item: pytest.Item) -> int:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The longest modules first, each module kept together (its module fixtures start once).
 
-    With two xdist workers the suite's wall time is its slowest worker's: a module of minutes
+    With xdist workers the suite's wall time is its slowest worker's: a module of minutes
     collected last would leave one worker idle while the other finishes it. Started first, the
     long ones overlap each other and the many short modules fill the gaps (the Makefile's
     ``--dist loadfile --no-loadscope-reorder`` hands out whole modules in this order).
