@@ -56,7 +56,7 @@ def ours(
         return RunInfo("e_track", stream, the_day, "bench", "etrac_daily", task, map_index=map_index)
 
     def hook() -> EtracHook:
-        # etrac.dag_tasks.etrac_hook() minus its Variable lookup of the connection id (no Airflow DB here).
+        # etrac.dag_tasks.hook_for_run() minus its Variable lookup of the connection id (no Airflow DB here).
         return EtracHook("etrac_api", policy=HttpPolicy(requests_per_minute=requests_per_minute))
 
     started = time.perf_counter()

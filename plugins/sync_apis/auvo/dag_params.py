@@ -24,6 +24,7 @@ def dag_params() -> dict[str, Param]:
         "api_budget_per_minute": Param(
             400, type="integer", minimum=1, description="Auvo requests/minute per IP."
         ),
+        # auvo.hook.DEFAULT_POLICY's values (see etrac/dag_params.py for why they are spelled out).
         **retry_params("Auvo", backoff_base_s=5.0, read_timeout_s=120),
         "task_days_back": Param(
             configured_default("task_days_back"),

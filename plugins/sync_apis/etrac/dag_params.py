@@ -28,6 +28,7 @@ def dag_params() -> dict[str, Param]:
             description="API requests per minute per task (0 = no pacing; a 429 is waited out for its "
             "Retry-After either way)",
         ),
-        # sync_apis.http.HttpPolicy's defaults, which e-Track tasks used before these were Params.
+        # etrac.hook.DEFAULT_POLICY's values, spelled out: the hook module is too slow to import at
+        # parse time. tests/integrity/test_dag_shape.py keeps the two equal.
         **retry_params("e-Track", backoff_base_s=1.0, read_timeout_s=60),
     }

@@ -24,7 +24,7 @@ from sync_apis.etrac.sync import (
     normalize_plates,
     plan_plates,
 )
-from sync_apis.http import HttpPolicy, TokenBucket
+from sync_apis.http import TokenBucket
 from sync_apis.ratelimit import pacer_for
 from sync_apis.run_day import run_day
 from sync_apis.warehouse import RunInfo
@@ -33,22 +33,16 @@ from sync_apis.warehouse_conn import warehouse_connection
 log = logging.getLogger(__name__)
 
 
-def etrac_hook(requests_per_minute: float | None, policy: HttpPolicy | None = None) -> EtracHook:
+def hook_for_run(context: Any) -> EtracHook:
+    """The hook a task of this run uses: its pace and retry Params over e-Track's defaults."""
     from sync_apis.config import conn_id
 
+    requests_per_minute = param(context, "requests_per_minute", configured_requests_per_minute())
     rpm = requests_per_minute if requests_per_minute and requests_per_minute > 0 else None
     etrac_conn = conn_id("etrac_api")
     # One budget for every worker when [sync_apis] rate_limit_redis_url is set; else per task.
     pacer = pacer_for("etrac", conn_id=etrac_conn, fallback=TokenBucket(rpm) if rpm else None)
-    return EtracHook(etrac_conn, policy=policy or DEFAULT_POLICY, pacer=pacer, logger=log)
-
-
-def hook_for_run(context: Any) -> EtracHook:
-    """The hook a task of this run uses: its pace and retry Params over e-Track's defaults."""
-    return etrac_hook(
-        param(context, "requests_per_minute", configured_requests_per_minute()),
-        http_policy(context, DEFAULT_POLICY),
-    )
+    return EtracHook(etrac_conn, policy=http_policy(context, DEFAULT_POLICY), pacer=pacer, logger=log)
 
 
 def etrac_retention() -> retention.Retention:
