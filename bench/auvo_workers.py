@@ -53,7 +53,9 @@ def run_task(backfill: Backfill, day: date, stream: str, map_index: int) -> None
     import psycopg
 
     from sync_apis.auvo.dag_tasks import run_window
-    from sync_apis.auvo.sync import API_BUDGET_PER_MINUTE, READ_TIMEOUT_S, SOURCE, make_hook, sync_stream
+    from sync_apis.auvo.hook import DEFAULT_POLICY
+    from sync_apis.auvo.sync import API_BUDGET_PER_MINUTE, SOURCE, make_hook, sync_stream
+    from sync_apis.dag_tasks import http_policy
     from sync_apis.empty_days import configured_thresholds
     from sync_apis.warehouse import RunInfo
 
@@ -63,9 +65,7 @@ def run_task(backfill: Backfill, day: date, stream: str, map_index: int) -> None
     hook = make_hook(
         "auvo_api",
         budget_per_minute=float(p.get("api_budget_per_minute", API_BUDGET_PER_MINUTE)),
-        backoff_base_s=float(p.get("backoff_base_s", 5.0)),
-        max_attempts=int(p.get("max_attempts", 6)),
-        read_timeout_s=float(p.get("read_timeout_s", READ_TIMEOUT_S)),
+        policy=http_policy({"params": p}, DEFAULT_POLICY),
         logger=logger,
     )
     run_id = f"{backfill.run_type}__{day.isoformat()}"

@@ -182,10 +182,13 @@ import logging, sys
 from datetime import date
 import psycopg
 from sync_apis.auvo import sync
+from sync_apis.auvo.hook import DEFAULT_POLICY
+from sync_apis.dag_tasks import http_policy
 from sync_apis.warehouse import RunInfo
 logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s", force=True)
 conn = psycopg.connect(sys.argv[1], autocommit=True)
-hook = sync.make_hook("auvo_api", budget_per_minute=4000, backoff_base_s=0.05, max_attempts=2)
+policy = http_policy({"params": {"backoff_base_s": 0.05, "max_attempts": 2}}, DEFAULT_POLICY)
+hook = sync.make_hook("auvo_api", budget_per_minute=4000, policy=policy)
 run = RunInfo("auvo", "tasks", date(2025, 3, 10), "killed", "auvo_daily", "sync_stream")
 sync.sync_stream(conn, hook, "tasks", sync.window_for(date(2025, 3, 10), 10), run)
 print("FINISHED", flush=True)

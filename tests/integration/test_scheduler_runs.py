@@ -146,8 +146,10 @@ def content_hashes(url: str) -> dict[str, Any]:
 def load_days_one_after_another(url: str, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The reference: the same days and streams, one at a time, through the tasks' own code."""
     from sync_apis.auvo import sync
+    from sync_apis.auvo.hook import DEFAULT_POLICY
     from sync_apis.auvo.streams import select
     from sync_apis.auvo.task_range import TaskRange
+    from sync_apis.dag_tasks import http_policy
     from sync_apis.sql_files import sql_files
     from sync_apis.warehouse import RunInfo, run_schema_files
 
@@ -155,7 +157,8 @@ def load_days_one_after_another(url: str, sandbox: Any, monkeypatch: pytest.Monk
         "AIRFLOW_CONN_AUVO_API",
         sandbox_conn_json(sandbox.base_url, "/v2", "sandbox-api-key", "sandbox-api-token"),
     )
-    hook = sync.make_hook("auvo_api", budget_per_minute=4000, backoff_base_s=0.05, max_attempts=3)
+    policy = http_policy({"params": FAST}, DEFAULT_POLICY)  # the backfill's conf
+    hook = sync.make_hook("auvo_api", budget_per_minute=FAST["api_budget_per_minute"], policy=policy)
     with psycopg.connect(url, autocommit=True) as conn:
         run_schema_files(conn, sql_files("sync_meta") + sql_files("auvo"))
         for day in TEN_DAYS:

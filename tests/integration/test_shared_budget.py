@@ -38,7 +38,10 @@ RUN_S = 24.0  # long enough for 10 s and 20 s windows; the budget's edge shows i
 HAMMER = """
 import sys, time
 from sync_apis.auvo import sync
-hook = sync.make_hook("auvo_api", budget_per_minute=400, backoff_base_s=float(sys.argv[1]), max_attempts=8)
+from sync_apis.auvo.hook import DEFAULT_POLICY
+from sync_apis.dag_tasks import http_policy
+policy = http_policy({"params": {"backoff_base_s": float(sys.argv[1]), "max_attempts": 8}}, DEFAULT_POLICY)
+hook = sync.make_hook("auvo_api", budget_per_minute=400, policy=policy)
 hook.client
 print("ready", flush=True)
 start, stop = map(float, sys.stdin.readline().split())

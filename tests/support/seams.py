@@ -92,9 +92,11 @@ def run_auvo_day(
     """
     from sync_apis.auvo.checks import ORPHANS_FILE, day_totals_sql, keys_sql
     from sync_apis.auvo.dag_tasks import run_window
+    from sync_apis.auvo.hook import DEFAULT_POLICY
     from sync_apis.auvo.legacy import adopt_legacy
     from sync_apis.auvo.streams import select
     from sync_apis.auvo.sync import make_hook, sync_stream
+    from sync_apis.dag_tasks import http_policy
     from sync_apis.empty_days import configured_thresholds
     from sync_apis.sql_files import sql_files
     from sync_apis.warehouse import RunInfo, run_schema_files
@@ -112,9 +114,7 @@ def run_auvo_day(
             hook = make_hook(
                 "auvo_api",
                 budget_per_minute=float(p["api_budget_per_minute"]),
-                backoff_base_s=float(p["backoff_base_s"]),
-                max_attempts=int(p["max_attempts"]),
-                read_timeout_s=float(p["read_timeout_s"]),
+                policy=http_policy({"params": p}, DEFAULT_POLICY),
                 logger=log,
             )
             info = RunInfo("auvo", name, day, run.run_id, AUVO_DAG, "sync_stream", index)

@@ -69,13 +69,10 @@ def sync_stream_task(context: Any, stream_name: str, logger: Any = log) -> str:
 
     day = run_day(context)
     window = run_window(day, context["params"], getattr(context.get("dag_run"), "run_type", None))
-    policy = http_policy(context, DEFAULT_POLICY)
     hook = make_hook(
         conn_id("auvo_api"),
         budget_per_minute=float(param(context, "api_budget_per_minute", API_BUDGET_PER_MINUTE)),
-        backoff_base_s=policy.backoff_base,
-        max_attempts=policy.max_attempts,
-        read_timeout_s=policy.read_timeout,
+        policy=http_policy(context, DEFAULT_POLICY),
         logger=logger,
     )
     run = RunInfo.from_context(context, source=SOURCE, stream=stream_name, day=day)

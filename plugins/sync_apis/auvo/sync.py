@@ -70,7 +70,6 @@ log = logging.getLogger(__name__)
 # The API's documented budget is 400 requests/minute per egress IP (§6.1). We aim under it.
 API_BUDGET_PER_MINUTE = 400
 BUDGET_SAFETY = 0.9
-READ_TIMEOUT_S = DEFAULT_POLICY.read_timeout
 # dateLastUpdate has whole seconds, and whether its filter means ">=" or ">" is undocumented
 # (auvo-api.md §7, §8.5). Asking from one second earlier includes the boundary either way; the
 # tasks loop then drops what precedes its window, the customer upsert ignores unchanged rows.
@@ -443,12 +442,11 @@ def make_hook(
     auvo_conn_id: str,
     *,
     budget_per_minute: float,
-    backoff_base_s: float,
-    max_attempts: int,
-    read_timeout_s: float = READ_TIMEOUT_S,
+    policy: HttpPolicy = DEFAULT_POLICY,
     logger: Any = log,
 ) -> AuvoHook:
-    policy = HttpPolicy(read_timeout=read_timeout_s, backoff_base=backoff_base_s, max_attempts=max_attempts)
+    """The hook a stream task uses: ``policy`` (the run's, ``dag_tasks.http_policy``) paced by
+    the shared Redis budget when one is configured, else by this process's share of it."""
     pacer = pacer_for("auvo", conn_id=auvo_conn_id, fallback=process_pacer(per_task_rate(budget_per_minute)))
     return AuvoHook(auvo_conn_id, policy=policy, pacer=pacer, logger=logger)
 
