@@ -183,7 +183,7 @@ def _records(n: int, rng: random.Random, formatted: bool) -> list[dict[str, Any]
 def _typing(
     timestamp: Callable[..., Any], number: Callable[..., Any], flag: Callable[[Any], Any]
 ) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    """The value work of one position record (the fields position_row types), nothing else."""
+    """The value work of one position record (the fields the positions builder types), nothing else."""
 
     def row(r: dict[str, Any]) -> tuple[Any, ...]:
         return (

@@ -1,12 +1,16 @@
 """What the e-Track sync fetches, as data: one ``Stream`` per warehouse table.
 
-The e-Track twin of ``auvo/streams.py``: a stream names its endpoint, its key, the columns it
-loads (in COPY order) and how it is kept current. The row builders of ``etrac/parse.py`` return
-rows *by column name*; ``Stream.row`` turns such a dict into the COPY tuple in one place, with
-one C-level ``itemgetter`` call (e-Track sends ~1.5 M positions a day: no per-column Python).
+The e-Track twin of ``auvo/streams.py``: a stream names its endpoint, its key, how it is kept
+current and its columns, in COPY order, each with the *kind* of value it holds. A column is read
+from the record's field of the same name, the way its kind says (``parse.row_builder``: text,
+numbers, meters, flags, local times, durations, coordinates); a required column (the key, the
+day) rejects the record when it is missing or unreadable. The stream's builder returns the row
+*by column name*; ``Stream.row`` turns it into the COPY tuple in one place, with one C-level
+``itemgetter`` call (e-Track sends ~1.5 M positions a day: no per-column Python there).
 
-Adding an e-Track field: its column here, its key in the parse function's dict, its column in
-``include/sql/e_track/``. ``tests/unit/test_stream_columns.py`` compares this table with the DDL.
+Adding an e-Track field: its ``Column`` here and its column in ``include/sql/e_track/`` (a new
+numbered file), nothing else. ``tests/unit/test_stream_columns.py`` compares this table with the
+DDL.
 """
 
 from __future__ import annotations
@@ -15,13 +19,33 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from operator import itemgetter
-from typing import Any
+from typing import Any, Literal
 
 from sync_apis.etrac import parse
 from sync_apis.warehouse import Table
 
 SOURCE = "e_track"
 SCHEMA = "e_track"
+
+Kind = Literal[
+    "plate", "text", "number", "counter", "flag", "moment", "duration", "latitude", "longitude",
+    "extra", "raw", "added",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # the warehouse column, and the record field it is read from
+    # plate: normalised ("abc-1d23" -> "ABC1D23"); number: "42 km/h", "1.234,5"; counter: a
+    # cumulative meter, where a dot groups thousands ("123.456 km"); moment: a local time;
+    # latitude/longitude: out of range is no value; extra: the fields no column reads (and the
+    # originals of unreadable values); raw: the record as sent; added: set by the sync.
+    kind: Kind
+    required: bool = False  # a missing or unreadable value rejects the record (else it is NULL)
+
+
+def required(name: str, kind: Kind) -> Column:
+    return Column(name, kind, required=True)
 
 
 @dataclass(frozen=True)
@@ -30,9 +54,29 @@ class Stream:
     endpoint: str  # the API endpoint it is read from (etrac-api.md)
     kept_current: str  # how the table is kept current, in words
     key: tuple[str, ...]
-    columns: tuple[str, ...]  # loaded columns, key included, in COPY order
-    build: Callable[..., dict[str, Any]]  # record -> row by column name; raises ``Rejected``
+    columns: tuple[Column, ...]  # loaded columns, key included, in COPY order
+    ignored_fields: frozenset[str] = frozenset()  # fields the records carry that are not kept
     version_column: str | None = None
+
+    def __post_init__(self) -> None:
+        # A stream that cannot be built fails when the module is imported, not in a DAG run.
+        problems = [p for p in map(parse.column_problem, self.columns) if p]
+        by_name = {c.name: c for c in self.columns}
+        problems += [f"key column {k!r} is not a required column" for k in self.key
+                     if not (k in by_name and by_name[k].required)]  # fmt: skip
+        if problems:
+            raise ValueError(f"e_track.{self.name}: " + "; ".join(problems))
+
+    @cached_property
+    def all_columns(self) -> tuple[str, ...]:
+        """The column names, in COPY order."""
+        return tuple(c.name for c in self.columns)
+
+    @cached_property
+    def build(self) -> Callable[..., dict[str, Any]]:
+        """``build(record, *, plate=None, tz=…)`` -> the row by column name, its ``added`` columns
+        aside; raises ``Rejected`` with the reason."""
+        return parse.row_builder(self.columns, self.ignored_fields)
 
     @cached_property
     def table(self) -> Table:
@@ -41,7 +85,7 @@ class Stream:
             SCHEMA,
             self.name,
             key=self.key,
-            columns=self.columns,
+            columns=self.all_columns,
             version_column=self.version_column,
             typed_rows=True,
         )
@@ -49,16 +93,16 @@ class Stream:
     @cached_property
     def row(self) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
         """A row by column name -> the COPY tuple (a missing column is a KeyError, not a shift)."""
-        return itemgetter(*self.columns)
+        return itemgetter(*self.all_columns)
 
     @cached_property
     def key_of(self) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
         """The key of a COPY tuple (for sorting and counting distinct keys)."""
-        return itemgetter(*(self.columns.index(k) for k in self.key))
+        return itemgetter(*(self.all_columns.index(k) for k in self.key))
 
     def position(self, column: str) -> int:
         """Where ``column`` sits in the COPY tuple."""
-        return self.columns.index(column)
+        return self.all_columns.index(column)
 
 
 TERMINALS = Stream(
@@ -66,19 +110,19 @@ TERMINALS = Stream(
     endpoint="ultimas-posicoes",
     kept_current="every run's snapshot of the fleet; a vehicle's last fix only moves forward",
     key=("placa",),
+    # Only the plate is required: a vehicle that never transmitted is still a vehicle.
     columns=(
-        "placa",
-        "descricao",
-        "frota",
-        "equipamento_serial",
-        "data_transmissao",
-        "data_gravacao",
-        "latitude",
-        "longitude",
-        "logradouro",
-        "raw",
+        required("placa", "plate"),
+        Column("descricao", "text"),
+        Column("frota", "text"),
+        Column("equipamento_serial", "text"),
+        Column("data_transmissao", "moment"),
+        Column("data_gravacao", "moment"),
+        Column("latitude", "latitude"),
+        Column("longitude", "longitude"),
+        Column("logradouro", "text"),
+        Column("raw", "raw"),
     ),
-    build=parse.terminal_row,
     # A run that fetched earlier but merges later (concurrent backfill runs) must not put a
     # vehicle's last fix back in time: the stored fix is replaced only by one at least as new.
     version_column="data_transmissao",
@@ -96,23 +140,24 @@ POSITIONS = Stream(
     ),
     key=("placa", "data_transmissao", "latitude", "longitude"),
     columns=(
-        "placa",
-        "data_transmissao",
-        "latitude",
-        "longitude",
-        "logradouro",
-        "velocidade",
-        "ignicao",
-        "odometro",
-        "odometro_can",
-        "horimetro",
-        "bateria",
-        "equipamento_serial",
-        "data_gravacao",
-        "extra",
-        "origin",
+        required("placa", "plate"),  # history items may omit it: the plate asked for
+        required("data_transmissao", "moment"),
+        required("latitude", "latitude"),
+        required("longitude", "longitude"),
+        Column("logradouro", "text"),
+        Column("velocidade", "number"),
+        Column("ignicao", "flag"),
+        Column("odometro", "counter"),
+        Column("odometro_can", "counter"),
+        Column("horimetro", "counter"),
+        Column("bateria", "number"),
+        Column("equipamento_serial", "text"),
+        Column("data_gravacao", "moment"),
+        Column("extra", "extra"),
+        Column("origin", "added"),
     ),
-    build=parse.position_row,
+    # The vehicle's, kept in terminals: not "unknown fields" for ``extra``.
+    ignored_fields=frozenset({"descricao", "frota"}),
 )
 
 TRIPS = Stream(
@@ -121,29 +166,28 @@ TRIPS = Stream(
     kept_current="per plate and local day; a plate-day's complete answer removes the trips it no longer has",
     key=("placa", "data_inicio_conducao"),
     columns=(
-        "placa",
-        "data_inicio_conducao",
-        "data_fim_conducao",
-        "cliente",
-        "cliente_fantasia",
-        "descricao",
-        "frota",
-        "latitude_inicio_conducao",
-        "longitude_inicio_conducao",
-        "latitude_fim_conducao",
-        "longitude_fim_conducao",
-        "localizacao_inicio_conducao",
-        "localizacao_fim_conducao",
-        "odometro_inicio_conducao",
-        "odometro_fim_conducao",
-        "duracao_conducao",
-        "distancia_conducao",
-        "condutor_nome",
-        "condutor_identificacao",
-        "raw",
-        "reported_day",
+        required("placa", "plate"),
+        required("data_inicio_conducao", "moment"),
+        Column("data_fim_conducao", "moment"),
+        Column("cliente", "text"),
+        Column("cliente_fantasia", "text"),
+        Column("descricao", "text"),
+        Column("frota", "text"),
+        Column("latitude_inicio_conducao", "latitude"),
+        Column("longitude_inicio_conducao", "longitude"),
+        Column("latitude_fim_conducao", "latitude"),
+        Column("longitude_fim_conducao", "longitude"),
+        Column("localizacao_inicio_conducao", "text"),
+        Column("localizacao_fim_conducao", "text"),
+        Column("odometro_inicio_conducao", "number"),
+        Column("odometro_fim_conducao", "number"),
+        Column("duracao_conducao", "duration"),
+        Column("distancia_conducao", "number"),
+        Column("condutor_nome", "text"),
+        Column("condutor_identificacao", "text"),
+        Column("raw", "raw"),
+        Column("reported_day", "added"),
     ),
-    build=parse.trip_row,
 )
 
 STREAMS: tuple[Stream, ...] = (TERMINALS, POSITIONS, TRIPS)

@@ -21,7 +21,7 @@ def fixes_around(day: date) -> list[tuple[object, ...]]:
     rows = []
     for step in range(0, 32 * 60, 5):
         instant = first + timedelta(minutes=step)
-        row = dict.fromkeys(POSITIONS.columns)
+        row = dict.fromkeys(POSITIONS.all_columns)
         row.update(
             placa="ABC1D23", data_transmissao=instant.astimezone(LOCAL_TZ), latitude=-23.5, longitude=-46.6
         )

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import requests
 
-from sync_apis.etrac import parse
 from sync_apis.etrac.hook import EtracHook, classify
 from sync_apis.etrac.streams import POSITIONS
 from sync_apis.http import ApiError, HttpPolicy
@@ -49,7 +48,7 @@ def test_latest_lists_every_vehicle_with_basic_auth(hook: EtracHook, etrac_sandb
     world = etrac_sandbox.world
     assert sorted(r["placa"] for r in records) == sorted(world.plates())
     for record in records:
-        row = parse.position_row(record)
+        row = POSITIONS.build(record)
         truth = world.latest(record["placa"])
         assert row["data_transmissao"] == truth["data_transmissao"]
         assert row["latitude"] == truth["latitude"]
@@ -127,7 +126,7 @@ def test_broken_connections_are_retried_and_logged_safely(
     plate = etrac_sandbox.world.plates()[0]
     with caplog.at_level(logging.WARNING):
         records = hook.history(plate, DAY)
-    assert [POSITIONS.row({**parse.position_row(r), "origin": "history"})[:4] for r in records]
+    assert [POSITIONS.row({**POSITIONS.build(r), "origin": "history"})[:4] for r in records]
     assert hook.client.stats.retries == 1
     retry_lines = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
     assert len(retry_lines) == 1
@@ -196,7 +195,7 @@ def test_history_in_every_format_parses_to_the_ground_truth(
     for plate in world.plates()[:2]:
         rows = {}
         for record in hook.history(plate.lower()[:3] + "-" + plate[3:], DAY):  # hyphenated request
-            row = parse.position_row(record, plate=plate)
+            row = POSITIONS.build(record, plate=plate)
             rows[(row["placa"], row["data_transmissao"], row["latitude"], row["longitude"])] = row
             assert row["extra"] == {}
         assert len(rows) == len(list(world.positions(plate, DAY)))

@@ -162,12 +162,12 @@ E1_ITEM = {
 def as_dict(row: dict, stream: Stream) -> dict:
     """The builder's row, checked to carry exactly the stream's columns (those it adds aside)."""
     added = {"positions": {"origin"}, "trips": {"reported_day"}}.get(stream.name, set())
-    assert set(row) == set(stream.columns) - added
+    assert set(row) == set(stream.all_columns) - added
     return row
 
 
 def test_position_row_from_a_documented_item() -> None:
-    row = as_dict(parse.position_row(E1_ITEM), POSITIONS)
+    row = as_dict(POSITIONS.build(E1_ITEM), POSITIONS)
     assert row["placa"] == "ABC1D23"
     assert row["data_transmissao"] == LOCAL_1432
     assert row["data_gravacao"] == LOCAL_1432 + timedelta(seconds=4)
@@ -188,7 +188,7 @@ def test_position_row_formatted_mode_and_null_logradouro() -> None:
         "data_transmissao": "2025-11-15 14:32:10",
         "placa": "abc-1d23",
     }
-    row = as_dict(parse.position_row(item), POSITIONS)
+    row = as_dict(POSITIONS.build(item), POSITIONS)
     assert row["placa"] == "ABC1D23"
     assert row["data_transmissao"] == LOCAL_1432
     assert row["velocidade"] == 42.0
@@ -201,20 +201,20 @@ def test_position_row_formatted_mode_and_null_logradouro() -> None:
 
 def test_history_item_without_plate_takes_the_requested_one() -> None:
     item = {k: v for k, v in E1_ITEM.items() if k not in ("placa", "equipamento_serial", "data_gravacao")}
-    row = as_dict(parse.position_row(item, plate="abc-1d23"), POSITIONS)
+    row = as_dict(POSITIONS.build(item, plate="abc-1d23"), POSITIONS)
     assert row["placa"] == "ABC1D23"
     assert row["equipamento_serial"] is None and row["data_gravacao"] is None
 
 
 def test_unknown_fields_go_to_extra_and_only_them() -> None:
     item = {**E1_ITEM, "temperatura": "4,5 °C", "evento": {"codigo": 7}}
-    row = as_dict(parse.position_row(item), POSITIONS)
+    row = as_dict(POSITIONS.build(item), POSITIONS)
     assert row["extra"] == {"temperatura": "4,5 °C", "evento": {"codigo": 7}}
 
 
 def test_unreadable_known_values_become_null_and_are_kept() -> None:
     item = {**E1_ITEM, "bateria": "N/D volts", "ignicao": "talvez"}
-    row = as_dict(parse.position_row(item), POSITIONS)
+    row = as_dict(POSITIONS.build(item), POSITIONS)
     assert row["bateria"] is None and row["ignicao"] is None
     assert row["extra"] == {"_invalid": {"bateria": "N/D volts", "ignicao": "talvez"}}
 
@@ -234,17 +234,17 @@ def test_unreadable_known_values_become_null_and_are_kept() -> None:
 )
 def test_unusable_positions_are_rejected_with_a_reason(change: dict, reason: str) -> None:
     with pytest.raises(Rejected) as info:
-        parse.position_row({**E1_ITEM, **change})
+        POSITIONS.build({**E1_ITEM, **change})
     assert info.value.reason.startswith(reason)
 
 
 def test_non_object_records_are_rejected() -> None:
     with pytest.raises(Rejected, match="not a JSON object"):
-        parse.position_row(["ABC1D23"])
+        POSITIONS.build(["ABC1D23"])
 
 
 def test_terminal_row() -> None:
-    row = as_dict(parse.terminal_row({**E1_ITEM, "frota": 12}), TERMINALS)
+    row = as_dict(TERMINALS.build({**E1_ITEM, "frota": 12}), TERMINALS)
     assert row["placa"] == "ABC1D23" and row["frota"] == "12"
     assert row["equipamento_serial"] == "860000000000001"
     assert row["data_transmissao"] == LOCAL_1432
@@ -252,7 +252,7 @@ def test_terminal_row() -> None:
 
 
 def test_terminal_without_fix_is_kept() -> None:
-    row = as_dict(parse.terminal_row({"placa": "XYZ-9876", "data_transmissao": ""}), TERMINALS)
+    row = as_dict(TERMINALS.build({"placa": "XYZ-9876", "data_transmissao": ""}), TERMINALS)
     assert row["placa"] == "XYZ9876" and row["data_transmissao"] is None
 
 
@@ -270,7 +270,7 @@ TRIP = {
 
 
 def test_trip_row() -> None:
-    row = as_dict(parse.trip_row(TRIP), TRIPS)
+    row = as_dict(TRIPS.build(TRIP), TRIPS)
     assert row["data_inicio_conducao"] == datetime(2025, 11, 15, 6, 1, 5, tzinfo=SAO_PAULO)
     assert row["duracao_conducao"] == timedelta(hours=1, minutes=11, seconds=35)
     assert row["distancia_conducao"] == pytest.approx(31.2)
@@ -280,7 +280,7 @@ def test_trip_row() -> None:
 
 def test_trip_without_start_is_rejected() -> None:
     with pytest.raises(Rejected, match="missing data_inicio_conducao"):
-        parse.trip_row({**TRIP, "data_inicio_conducao": None})
+        TRIPS.build({**TRIP, "data_inicio_conducao": None})
 
 
 def test_envelopes() -> None:
@@ -333,7 +333,7 @@ def test_envelopes() -> None:
 )
 def test_positions_with_an_impossible_key_field_are_rejected(change: dict, reason: str) -> None:
     with pytest.raises(Rejected) as info:
-        parse.position_row({**E1_ITEM, **change})
+        POSITIONS.build({**E1_ITEM, **change})
     assert info.value.reason.startswith(reason)
 
 
@@ -356,7 +356,7 @@ def test_positions_with_an_impossible_key_field_are_rejected(change: dict, reaso
 )
 def test_positions_with_an_unreadable_descriptive_field_load_it_null_kept_in_extra(change: dict) -> None:
     item = {**E1_ITEM, **change, "novo_campo": "kept"}
-    row = as_dict(parse.position_row(item), POSITIONS)
+    row = as_dict(POSITIONS.build(item), POSITIONS)
     ((name, value),) = change.items()
     assert row[name] is None
     assert row["extra"] == {"novo_campo": "kept", "_invalid": {name: value}}
@@ -377,7 +377,7 @@ def test_terminals_keep_the_vehicle_with_the_bad_field_null_and_the_original_in_
     change: dict, column: str
 ) -> None:
     item = {**E1_ITEM, **change}
-    row = as_dict(parse.terminal_row(item), TERMINALS)
+    row = as_dict(TERMINALS.build(item), TERMINALS)
     assert row["placa"] == "ABC1D23" and row[column] is None
     assert row["raw"] == item
 
@@ -396,7 +396,7 @@ def test_terminals_keep_the_vehicle_with_the_bad_field_null_and_the_original_in_
 )
 def test_trips_load_an_unreadable_field_null_with_the_original_in_raw(change: dict, column: str) -> None:
     item = {**TRIP, **change}
-    row = as_dict(parse.trip_row(item), TRIPS)
+    row = as_dict(TRIPS.build(item), TRIPS)
     assert row[column] is None and row["raw"] == item
 
 
@@ -406,11 +406,11 @@ def test_trips_load_an_unreadable_field_null_with_the_original_in_raw(change: di
 )
 def test_trips_with_an_unreadable_key_are_rejected(change: dict) -> None:
     with pytest.raises(Rejected, match="unreadable"):
-        parse.trip_row({**TRIP, **change}, plate=None)
+        TRIPS.build({**TRIP, **change}, plate=None)
 
 
 def _by_the_rules(raw: object, read: object) -> object:
-    """What position_row gave for a required field before its fast paths: the value, or the reason."""
+    """The positions builder's value for a required field before its fast paths, or the reason."""
     try:
         value = read(raw)  # type: ignore[operator]
     except ValueError:
@@ -419,9 +419,9 @@ def _by_the_rules(raw: object, read: object) -> object:
 
 
 def _position_field(field: str, raw: object) -> object:
-    """The position_row value of ``field`` when the record sends ``raw``, or the rejection's reason."""
+    """The positions builder's value of ``field`` when the record sends ``raw``, or the rejection's reason."""
     try:
-        return parse.position_row({**E1_ITEM, field: raw})[field]
+        return POSITIONS.build({**E1_ITEM, field: raw})[field]
     except Rejected as exc:
         return exc.reason
 
@@ -477,6 +477,6 @@ def test_a_plate_is_normalised_the_same_from_the_cache() -> None:
 
 def test_unknown_fields_go_to_extra_in_the_order_sent() -> None:
     record = {"zeta": 1, **E1_ITEM, "alfa": 2, "velocidade": "rápido"}
-    row = parse.position_row(record)
+    row = POSITIONS.build(record)
     assert list(row["extra"]) == ["zeta", "alfa", "_invalid"]
-    assert parse.position_row(E1_ITEM)["extra"] == {}
+    assert POSITIONS.build(E1_ITEM)["extra"] == {}
