@@ -8,6 +8,7 @@ first thing below.
 from __future__ import annotations
 
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -20,6 +21,7 @@ sys.path[:0] = [str(_ROOT), str(_ROOT / "plugins")]
 
 # First, before anything imports Airflow: importing airflow_env sets Airflow's environment.
 from tests.support.airflow_env import META_DB, PG_SERVER, load_dagbag  # noqa: E402
+from tests.support.airflow_meta import drop_template, migrated_template, this_run  # noqa: E402
 from tests.support.connections import connection_env  # noqa: E402
 from tests.support.pg import PgUrl, create_database, drop_database  # noqa: E402
 from tests.support.sandboxes import SANDBOX_NOW, small_auvo_config, small_etrac_config  # noqa: E402
@@ -66,18 +68,20 @@ def warehouse_with_meta(warehouse_conn: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def airflow_db(pg_server: PgUrl) -> Iterator[PgUrl]:
-    """The session's Airflow metadata database, migrated once."""
+    """The session's Airflow metadata database: a copy of the run's migrated one."""
     import psycopg
     from psycopg import sql
 
+    template = migrated_template(pg_server)
     with psycopg.connect(pg_server.url, autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(META_DB.dbname))
         )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(META_DB.dbname)))
-    from airflow.utils.db import initdb
-
-    initdb()
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(META_DB.dbname), sql.Identifier(template.dbname)
+            )
+        )
     try:
         yield META_DB
     finally:
@@ -86,6 +90,19 @@ def airflow_db(pg_server: PgUrl) -> Iterator[PgUrl]:
         # Close Airflow's sessions before the database goes, or its exit hook fails noisily.
         settings.dispose_orm()
         drop_database(pg_server, META_DB)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The controller names the run, so that it knows which migrated template to drop at the end
+    # (pytest-xdist hands the id to its workers as PYTEST_XDIST_TESTRUNUID).
+    if not hasattr(config, "workerinput") and getattr(config.option, "testrunuid", "") is None:
+        config.option.testrunuid = uuid.uuid4().hex
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller, or a run without xdist
+        for run in {this_run(), getattr(session.config.option, "testrunuid", None)} - {None}:
+            drop_template(PG_SERVER, str(run))
 
 
 @pytest.fixture

@@ -83,8 +83,8 @@ class InitializedStack(AirflowStack):
     No scheduler: nothing here runs a task (the one DAG run triggered stays queued, its DAG paused).
 
     ``AirflowStack.start`` copies ``_migrated()`` into the stack's database; here that template is
-    a private copy of the migrated database on which ``init`` already ran (as airflow-init runs
-    after the migration and before compose starts the api-server).
+    a private copy of the migrated database, migrated again with this stack's configuration and
+    then ``init`` (as compose's airflow-init migrates, then runs init, before the api-server starts).
     """
 
     SERVICES = ("api-server", "dag-processor")
@@ -97,6 +97,9 @@ class InitializedStack(AirflowStack):
     def _migrated(self) -> PgUrl:
         self.initialized = create_database(self.pg_server, "sync_apis_test_fab", template=super()._migrated())
         self.meta = self.initialized
+        # What the image's entrypoint does before airflow-init: migrate, here with the FAB auth
+        # manager configured, which adds FAB's own tables (users, roles) to Airflow's.
+        self.cli("db", "migrate")
         self.init(self)
         self.meta = None
         return self.initialized

@@ -13,8 +13,6 @@ metadata database so its runs never mix with ``dag.test()`` runs of the same day
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import json
 import os
 import socket
@@ -29,6 +27,7 @@ from typing import Any
 import psycopg
 import requests
 
+from tests.support.airflow_meta import AIRFLOW, migrated_template
 from tests.support.pg import PgUrl, create_database, drop_database
 from tests.support.process_groups import stop_process_groups
 
@@ -52,22 +51,12 @@ SCHEDULER_WITH_TASK_LIBRARIES = "\n".join(
         "sys.exit(main())",
     ]
 )
-_MIGRATED_TEMPLATE: PgUrl | None = None
-AIRFLOW = (
-    str(REPO / ".venv" / "bin" / "airflow") if (REPO / ".venv" / "bin" / "airflow").exists() else "airflow"
-)
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _drop_quietly(server: PgUrl, db: PgUrl) -> None:
-    # At exit an embedded server may already be gone, and its files with it.
-    with contextlib.suppress(psycopg.Error):
-        drop_database(server, db)
 
 
 @dataclass
@@ -163,18 +152,8 @@ class AirflowStack:
         return self
 
     def _migrated(self) -> PgUrl:
-        """A metadata database migrated once per test session; each stack starts from a copy.
-
-        ``airflow db migrate`` costs ~11 s, a ``CREATE DATABASE … TEMPLATE`` a quarter of a second.
-        """
-        global _MIGRATED_TEMPLATE
-        if _MIGRATED_TEMPLATE is None:
-            template = create_database(self.pg_server, "sync_apis_test_stack_template")
-            atexit.register(_drop_quietly, self.pg_server, template)
-            self.meta = template
-            self.cli("db", "migrate")
-            _MIGRATED_TEMPLATE = template
-        return _MIGRATED_TEMPLATE
+        """The database each stack starts from a copy of (``tests.support.airflow_meta``)."""
+        return migrated_template(self.pg_server)
 
     def stop(self) -> None:
         stop_process_groups(self.procs.values(), grace_s=20)
