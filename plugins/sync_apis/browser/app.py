@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from psycopg import sql
 
+from sync_apis import sql_files
 from sync_apis.browser import airflow_runs, catalog, db, fleet, health, query, vehicle
 from sync_apis.browser.auth import LoginRequiredError, api_user, login_redirect, page_user
 from sync_apis.browser.i18n import labels, language
@@ -220,7 +221,7 @@ def _vehicle(conn: psycopg.Connection[Any], params: dict[str, str]) -> dict[str,
     plate = params.get("placa") or (known[0] if known else "")
     if plate not in known:
         raise catalog.UnknownNameError(f"no vehicle with plate {plate!r}")
-    last = conn.execute("SELECT max(rota_date) FROM e_track.routes WHERE placa = %s", (plate,)).fetchone()
+    last = conn.execute(sql_files.query("browser/vehicle_last_route_day"), {"plate": plate}).fetchone()
     day = _day_param(params, last[0] if last and last[0] else health.yesterday_local())
     return vehicle.vehicle_day(conn, plate, day) | {"plates": known}
 
@@ -236,7 +237,7 @@ def _day_param(params: dict[str, str], default: date, name: str = "day") -> date
 
 
 def _auvo_day(conn: psycopg.Connection[Any], params: dict[str, str], lang: str) -> dict[str, Any]:
-    last = conn.execute("SELECT max(task_date) FROM auvo.tasks").fetchone()
+    last = conn.execute(sql_files.query("browser/auvo_last_task_time")).fetchone()
     default = last[0].astimezone(LOCAL_TZ).date() if last and last[0] else health.yesterday_local()
     day = _day_param(params, default)
     return {"day": day, "tasks": fleet.day_tasks(conn, day, lang)}

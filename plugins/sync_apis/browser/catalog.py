@@ -12,6 +12,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from sync_apis.sql_files import query
+
 SCHEMAS = ("auvo", "e_track", "sync_meta")
 TEXT_TYPES = frozenset({"text", "character varying", "character"})
 TIME_TYPES = frozenset({"timestamp with time zone", "timestamp without time zone", "date"})
@@ -70,15 +72,7 @@ class UnknownNameError(LookupError):
 
 def list_tables(conn: psycopg.Connection[Any]) -> list[tuple[str, str, int]]:
     """(schema, table, estimated rows) of every browsable table, by schema then name."""
-    rows = conn.execute(
-        "SELECT t.table_schema, t.table_name, greatest(coalesce(c.reltuples, 0), 0)::bigint "
-        "FROM information_schema.tables t "
-        "JOIN pg_namespace n ON n.nspname = t.table_schema "
-        "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.table_name "
-        "WHERE t.table_schema = ANY(%s) AND t.table_type = 'BASE TABLE' "
-        "ORDER BY t.table_schema, t.table_name",
-        (list(SCHEMAS),),
-    ).fetchall()
+    rows = conn.execute(query("browser/catalog_tables"), {"schemas": list(SCHEMAS)}).fetchall()
     return [(str(s), str(t), int(n)) for s, t, n in rows]
 
 
@@ -86,27 +80,13 @@ def table_info(conn: psycopg.Connection[Any], schema: str, table: str) -> TableI
     """The table's columns and key, or ``UnknownNameError`` if it is not a browsable table."""
     if schema not in SCHEMAS:
         raise UnknownNameError(f"schema {schema!r} is not browsable (only {', '.join(SCHEMAS)})")
-    cols = conn.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
-        (schema, table),
-    ).fetchall()
+    names = {"schema": schema, "table": table}
+    cols = conn.execute(query("browser/catalog_columns"), names).fetchall()
     if not cols:
         raise UnknownNameError(f"no table {schema}.{table}")
-    # pg_index, not information_schema.table_constraints: the latter hides constraints from a
-    # role that only holds SELECT, which is exactly the reader role.
-    key = conn.execute(
-        "SELECT a.attname FROM pg_index i "
-        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-        "WHERE i.indrelid = to_regclass(format('%%I.%%I', %s::text, %s::text)) AND i.indisprimary "
-        "ORDER BY array_position(i.indkey::int2[], a.attnum)",
-        (schema, table),
-    ).fetchall()
-    estimate = conn.execute(
-        "SELECT greatest(coalesce(c.reltuples, 0), 0)::bigint FROM pg_class c "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
-        (schema, table),
-    ).fetchone()
+    # From pg_index, not information_schema, which hides constraints from the reader role.
+    key = conn.execute(query("browser/catalog_primary_key"), names).fetchall()
+    estimate = conn.execute(query("browser/catalog_estimated_rows"), names).fetchone()
     return TableInfo(
         schema=schema,
         name=table,

@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from sync_apis.localday import LOCAL_TZ_NAME
+from sync_apis.sql_files import query
 
 READER_ROLE = "sync_apis_reader"
 DEFAULT_READER_CONN_ID = "sync_apis_reader_db"
@@ -70,15 +71,11 @@ def read_only() -> Iterator[psycopg.Connection[Any]]:
         options=f"-c default_transaction_read_only=on -c statement_timeout={timeout}",
         connect_timeout=5,
     ) as conn:
-        conn.execute("SET TRANSACTION READ ONLY")
-        conn.execute("SELECT set_config('statement_timeout', %s, true)", (f"{timeout}ms",))
+        conn.execute(query("browser/session_read_only"))
+        conn.execute(query("browser/session_statement_timeout"), {"timeout": f"{timeout}ms"})
         # Times are shown as the users read them: São Paulo local time.
-        conn.execute("SELECT set_config('TimeZone', %s, true)", (LOCAL_TZ_NAME,))
-        may_be_reader = conn.execute(
-            "SELECT CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = %s)"
-            " THEN pg_has_role(%s, 'MEMBER') ELSE false END",
-            (READER_ROLE, READER_ROLE),
-        ).fetchone()
+        conn.execute(query("browser/session_time_zone"), {"time_zone": LOCAL_TZ_NAME})
+        may_be_reader = conn.execute(query("browser/session_may_use_role"), {"role": READER_ROLE}).fetchone()
         if may_be_reader and may_be_reader[0]:
             conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(READER_ROLE)))
         yield conn

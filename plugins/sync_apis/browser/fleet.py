@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 
 from sync_apis.localday import LOCAL_TZ, day_bounds
+from sync_apis.sql_files import query
 
 STALE_AFTER = timedelta(days=1)
 TASK_STATUS = {
@@ -28,12 +29,7 @@ def _rows(cur: psycopg.Cursor[Any]) -> list[dict[str, Any]]:
 def fleet(conn: psycopg.Connection[Any], now: datetime | None = None) -> list[dict[str, Any]]:
     """Every vehicle's last known position; ``stale`` when that fix is over a day old (or absent)."""
     moment = now or datetime.now(LOCAL_TZ)
-    vehicles = _rows(
-        conn.execute(
-            "SELECT placa, descricao, frota, data_transmissao, latitude, longitude, logradouro "
-            "FROM e_track.terminals ORDER BY placa"
-        )
-    )
+    vehicles = _rows(conn.execute(query("browser/fleet_last_positions")))
     for v in vehicles:
         v["stale"] = v["data_transmissao"] is None or moment - v["data_transmissao"] > STALE_AFTER
     return vehicles
@@ -41,32 +37,19 @@ def fleet(conn: psycopg.Connection[Any], now: datetime | None = None) -> list[di
 
 def day_tasks(conn: psycopg.Connection[Any], day: date, lang: str) -> list[dict[str, Any]]:
     start, end = day_bounds(day)
-    tasks = _rows(
-        conn.execute(
-            "SELECT task_id, task_status, user_to_name, customer_id, customer_description, "
-            "task_type_description, task_date, check_in_date, check_out_date, deleted_at "
-            "FROM auvo.tasks WHERE task_date >= %s AND task_date < %s ORDER BY task_date, task_id",
-            (start, end),
-        )
-    )
+    tasks = _rows(conn.execute(query("browser/auvo_tasks_of_day"), {"start": start, "end": end}))
     for t in tasks:
         t["status_name"] = TASK_STATUS.get(t["task_status"] or 0, {}).get(lang, str(t["task_status"]))
     return tasks
 
 
 def task_detail(conn: psycopg.Connection[Any], task_id: int, lang: str) -> dict[str, Any] | None:
-    rows = _rows(conn.execute("SELECT * FROM auvo.tasks WHERE task_id = %s", (task_id,)))
+    rows = _rows(conn.execute(query("browser/auvo_task"), {"task_id": task_id}))
     if not rows:
         return None
     task = rows[0]
     task["status_name"] = TASK_STATUS.get(task["task_status"] or 0, {}).get(lang, str(task["task_status"]))
-    customers = _rows(
-        conn.execute(
-            "SELECT customer_id, description, address, latitude, longitude FROM auvo.customers "
-            "WHERE customer_id = %s",
-            (task["customer_id"],),
-        )
-    )
+    customers = _rows(conn.execute(query("browser/auvo_customer"), {"customer_id": task["customer_id"]}))
     raw = task.get("raw") or {}
     return {
         "task": task,

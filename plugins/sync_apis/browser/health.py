@@ -21,6 +21,7 @@ from psycopg import sql
 
 from sync_apis.browser import catalog
 from sync_apis.localday import LOCAL_TZ
+from sync_apis.sql_files import query
 
 STRIP_DAYS = 30
 # The sync_runs columns a warehouse may not have yet (003_empty_days.sql applies at its next run).
@@ -71,7 +72,8 @@ def optional_columns(conn: psycopg.Connection[Any]) -> frozenset[str]:
 
 
 def _warnings_of(columns: frozenset[str]) -> sql.Composable:
-    """The warnings of a group of sync_runs rows ``s``, or NULL where the column is missing."""
+    """The warnings of a group of sync_runs rows ``s``, or NULL where the column is missing: the
+    ``warnings`` placeholder of health_latest_run_per_day.sql and health_newest_run_per_stream.sql."""
     if "warning" not in columns:
         return sql.SQL("NULL::text")
     return sql.SQL("string_agg(DISTINCT s.warning, ' | ')")
@@ -87,50 +89,7 @@ def short_text(text: str | None, limit: int = SHORT_TEXT_CHARS) -> str:
     return joined if len(joined) <= limit else joined[: limit - 1].rstrip() + "…"
 
 
-# A 'skipped' row is not a failure: a snapshot superseded by a newer write, or one a backfill
-# run reused (sync_apis.auvo.fetch_options); its table holds a listing at least as new.
-_PER_DAY = """
-WITH latest AS (
-    SELECT source, stream, day, dag_id, run_id, max(finished_at) AS finished_at
-    FROM sync_meta.sync_runs
-    WHERE day IS NOT NULL
-    GROUP BY source, stream, day, dag_id, run_id
-), ranked AS (
-    SELECT *, row_number() OVER (PARTITION BY source, stream, day ORDER BY finished_at DESC) AS n
-    FROM latest
-)
-SELECT r.source, r.stream, r.day, r.dag_id, r.run_id,
-       bool_and(s.status <> 'failed') AS ok,
-       sum(s.rows_received)::bigint AS rows_received,
-       {warnings} AS warning,
-       string_agg(DISTINCT s.error, '; ') FILTER (WHERE s.status = 'failed') AS error
-FROM ranked r
-JOIN sync_meta.sync_runs s
-  ON s.source = r.source AND s.stream = r.stream AND s.day = r.day AND s.run_id = r.run_id
-WHERE r.n = 1 AND r.day > %s AND r.day <= %s
-GROUP BY r.source, r.stream, r.day, r.dag_id, r.run_id
-"""
-
-_LAST_SUCCESS = """
-SELECT source, stream, max(day) FROM sync_meta.sync_runs
-WHERE status = 'success' AND day IS NOT NULL GROUP BY source, stream
-"""
-
-# The newest run of each stream, its rows summed (a mapped task writes one row per chunk).
-_LAST_RUN = """
-WITH newest AS (
-    SELECT DISTINCT ON (source, stream) source, stream, run_id, dag_id
-    FROM sync_meta.sync_runs ORDER BY source, stream, finished_at DESC
-)
-SELECT s.source, s.stream, n.dag_id, n.run_id, min(s.day) AS day,
-       bool_and(s.status <> 'failed') AS ok,
-       sum(s.rows_received)::bigint, sum(s.rows_inserted)::bigint, sum(s.rows_updated)::bigint,
-       sum(s.rows_rejected)::bigint, sum(s.api_total)::bigint, max(s.finished_at),
-       string_agg(DISTINCT s.error, '; '), {warnings}
-FROM sync_meta.sync_runs s JOIN newest n USING (source, stream, run_id)
-GROUP BY s.source, s.stream, n.dag_id, n.run_id
-"""
-
+# The names of health_newest_run_per_stream.sql's columns after source and stream, in its order.
 _LAST_RUN_FIELDS = (
     "dag_id", "run_id", "day", "ok", "rows_received", "rows_inserted", "rows_updated",
     "rows_rejected", "api_total", "finished_at", "error", "warning",
@@ -142,17 +101,18 @@ def stream_health(conn: psycopg.Connection[Any], today_minus_one: date | None = 
     first = yesterday - timedelta(days=STRIP_DAYS)
     warnings = _warnings_of(optional_columns(conn))
     cells: dict[tuple[str, str], dict[date, DayCell]] = {}
-    per_day = sql.SQL(_PER_DAY).format(warnings=warnings)
+    per_day = sql.SQL(query("browser/health_latest_run_per_day")).format(warnings=warnings)
     for source, stream, day, dag_id, run_id, ok, rows, warning, error in conn.execute(
-        per_day, (first, yesterday)
+        per_day, {"first": first, "last": yesterday}
     ):
         status = ("warning" if warning else "success") if ok else "failed"
         cell = DayCell(day, status, int(rows or 0), dag_id, run_id, warning if ok else None, error)
         cells.setdefault((source, stream), {})[day] = cell
-    last_success = {(s, t): d for s, t, d in conn.execute(_LAST_SUCCESS)}
+    last_success = {(s, t): d for s, t, d in conn.execute(query("browser/health_last_success_day"))}
+    newest_runs = sql.SQL(query("browser/health_newest_run_per_stream")).format(warnings=warnings)
     last_run = {
         (row[0], row[1]): dict(zip(_LAST_RUN_FIELDS, row[2:], strict=True))
-        for row in conn.execute(sql.SQL(_LAST_RUN).format(warnings=warnings))
+        for row in conn.execute(newest_runs)
     }
     out = []
     for source, stream in sorted(set(cells) | set(last_success) | set(last_run)):
@@ -194,24 +154,16 @@ def run_rows(conn: psycopg.Connection[Any], dag_id: str, run_id: str) -> list[di
     have = optional_columns(conn)
     extra = [sql.Identifier(c) for c in OPTIONAL_COLUMNS if c in have]
     cur = conn.execute(
-        sql.SQL(
-            "SELECT source, stream, day, task_id, map_index, try_number, status, requests, pages, retries, "
-            "rows_received, rows_inserted, rows_updated, rows_rejected, rows_deleted, api_total, "
-            "round(duration_s::numeric, 2) AS duration_s, error{extra} "
-            "FROM sync_meta.sync_runs WHERE dag_id = %s AND run_id = %s "
-            "ORDER BY source, stream, day, task_id, map_index"
-        ).format(extra=sql.SQL("").join(sql.SQL(", {}").format(c) for c in extra)),
-        (dag_id, run_id),
+        sql.SQL(query("browser/health_run_rows")).format(
+            extra=sql.SQL("").join(sql.SQL(", {}").format(c) for c in extra)
+        ),
+        {"dag_id": dag_id, "run_id": run_id},
     )
     names = [d.name for d in cur.description or []]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 def run_rejections(conn: psycopg.Connection[Any], run_id: str, limit: int = 200) -> list[dict[str, Any]]:
-    cur = conn.execute(
-        "SELECT id, source, stream, day, reason, raw, received_at FROM sync_meta.rejected_records "
-        "WHERE run_id = %s ORDER BY id LIMIT %s",
-        (run_id, limit),
-    )
+    cur = conn.execute(query("browser/health_run_rejections"), {"run_id": run_id, "limit": limit})
     names = [d.name for d in cur.description or []]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 
 from sync_apis.localday import day_bounds
+from sync_apis.sql_files import query
 
 STOP_MIN_MINUTES = 5
 MAX_POINTS = 2000
@@ -34,18 +35,14 @@ class Fix:
 
 
 def plates(conn: psycopg.Connection[Any]) -> list[str]:
-    rows = conn.execute(
-        "SELECT placa FROM e_track.terminals UNION SELECT DISTINCT placa FROM e_track.routes ORDER BY 1"
-    ).fetchall()
+    rows = conn.execute(query("browser/vehicle_plates")).fetchall()
     return [str(p) for (p,) in rows]
 
 
 def day_fixes(conn: psycopg.Connection[Any], plate: str, day: date) -> list[Fix]:
     start, end = day_bounds(day)
     rows = conn.execute(
-        "SELECT data_transmissao, latitude, longitude, velocidade, ignicao FROM e_track.positions "
-        "WHERE placa = %s AND data_transmissao >= %s AND data_transmissao < %s ORDER BY data_transmissao",
-        (plate, start, end),
+        query("browser/vehicle_positions_of_day"), {"plate": plate, "start": start, "end": end}
     ).fetchall()
     return [Fix(t, float(la), float(lo), None if v is None else float(v), ig) for t, la, lo, v, ig in rows]
 
@@ -82,18 +79,10 @@ def vehicle_day(conn: psycopg.Connection[Any], plate: str, day: date) -> dict[st
     spans = stops(fixes)
     keep = {i for span in spans for i in span}
     drawn = simplify(len(fixes), keep)
-    route = conn.execute(
-        "SELECT point_count, distance_km, max_speed, start_ts, end_ts FROM e_track.routes "
-        "WHERE placa = %s AND rota_date = %s",
-        (plate, day),
-    ).fetchone()
+    route = conn.execute(query("browser/vehicle_route_of_day"), {"plate": plate, "day": day}).fetchone()
     start, end = day_bounds(day)
     trips = conn.execute(
-        "SELECT data_inicio_conducao, data_fim_conducao, distancia_conducao, "
-        "extract(epoch FROM duracao_conducao)::bigint, localizacao_inicio_conducao, localizacao_fim_conducao "
-        "FROM e_track.trips WHERE placa = %s AND data_inicio_conducao >= %s AND data_inicio_conducao < %s "
-        "ORDER BY data_inicio_conducao",
-        (plate, start, end),
+        query("browser/vehicle_trips_of_day"), {"plate": plate, "start": start, "end": end}
     ).fetchall()
     driving_s = sum(int(t[3] or 0) for t in trips)
     return {
