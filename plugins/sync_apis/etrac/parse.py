@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -75,7 +75,7 @@ def api_trip_date(day: date) -> str:
 
 
 class _Fields:
-    """Reads typed fields out of one record, collecting unreadable values instead of failing."""
+    """One record being read: optional fields collect their unreadable values instead of failing."""
 
     __slots__ = ("invalid", "plate", "record", "tz")
 
@@ -85,67 +85,33 @@ class _Fields:
         self.tz = tz  # the zone of offset-less times
         self.plate = plate  # the plate the records were asked for (history items may omit it)
 
-    def text(self, name: str) -> str | None:
+    def value(self, name: str, read: Callable[..., Any], *args: Any) -> Any:
+        """``read(raw, *args)``; None, with the original kept in ``invalid``, when it cannot."""
         raw = self.record.get(name)
         try:
-            return ETRAC.text(raw)  # an object where text belongs raises: not "{'a': 1}"
+            return read(raw, *args)
         except ValueError:
             self.invalid[name] = raw
             return None
 
-    def number(self, name: str) -> float | None:
-        raw = self.record.get(name)
-        try:
-            return ETRAC.number(raw)
-        except ValueError:
-            self.invalid[name] = raw
-            return None
 
-    def counter(self, name: str) -> float | None:
-        """A cumulative meter (odometer, hour meter): a dot groups thousands, ``"123.456 km"``."""
-        raw = self.record.get(name)
-        try:
-            return ETRAC.number(raw, dot_groups_thousands=True)
-        except ValueError:
-            self.invalid[name] = raw
-            return None
+def _counter(raw: Any) -> float | None:
+    """A cumulative meter (odometer, hour meter): a dot groups thousands, ``"123.456 km"``."""
+    return ETRAC.number(raw, dot_groups_thousands=True)
 
-    def flag(self, name: str) -> bool | None:
-        raw = self.record.get(name)
-        try:
-            return ETRAC.boolean(raw)
-        except ValueError:
-            self.invalid[name] = raw
-            return None
 
-    def moment(self, name: str) -> datetime | None:
-        raw = self.record.get(name)
-        try:
-            return ETRAC.timestamp(raw, self.tz)
-        except ValueError:
-            self.invalid[name] = raw
-            return None
+def _within(value: float | None, limit: float) -> float | None:
+    if value is None or -limit <= value <= limit:
+        return value
+    raise ValueError(f"out of range: {value}")
 
-    def duration(self, name: str) -> timedelta | None:
-        raw = self.record.get(name)
-        try:
-            return ETRAC.duration(raw)
-        except ValueError:
-            self.invalid[name] = raw
-            return None
 
-    def latitude(self, name: str) -> float | None:
-        return self._within(name, 90.0)
+def _latitude(raw: Any) -> float | None:
+    return _within(ETRAC.number(raw), 90.0)
 
-    def longitude(self, name: str) -> float | None:
-        return self._within(name, 180.0)
 
-    def _within(self, name: str, limit: float) -> float | None:
-        value = self.number(name)
-        if value is None or -limit <= value <= limit:
-            return value
-        self.invalid[name] = self.record.get(name)
-        return None
+def _longitude(raw: Any) -> float | None:
+    return _within(ETRAC.number(raw), 180.0)
 
 
 def _as_record(record: Any) -> Mapping[str, Any]:
@@ -208,16 +174,18 @@ def _required_plate(fields: _Fields, name: str) -> str:
     return plate
 
 
-# How a column's value is read, by the kind its stream declares (``etrac.streams.Column``).
-_READ: dict[str, Callable[[_Fields, str], Any]] = {
-    "text": _Fields.text,
-    "number": _Fields.number,
-    "counter": _Fields.counter,
-    "flag": _Fields.flag,
-    "moment": _Fields.moment,
-    "duration": _Fields.duration,
-    "latitude": _Fields.latitude,
-    "longitude": _Fields.longitude,
+# How a column's value is read, by the kind its stream declares (``etrac.streams.Column``): an
+# optional field by ``_Fields.value`` with one of these (a moment with the zone too), a required
+# one by its own function, which rejects the record.
+_READ: dict[str, Callable[..., Any]] = {
+    "text": ETRAC.text,  # an object where text belongs raises: not "{'a': 1}"
+    "number": ETRAC.number,
+    "counter": _counter,
+    "flag": ETRAC.boolean,
+    "moment": ETRAC.timestamp,
+    "duration": ETRAC.duration,
+    "latitude": _latitude,  # out of range: no value
+    "longitude": _longitude,
 }
 _READ_REQUIRED: dict[str, Callable[[_Fields, str], Any]] = {
     "plate": _required_plate,
@@ -266,18 +234,22 @@ def row_builder(
     problems = [p for p in map(column_problem, columns) if p]
     if problems:
         raise ValueError("; ".join(problems))
-    reads = [(c.name, _READ_REQUIRED[c.kind]) for c in columns if c.required]
-    reads += [(c.name, _READ[c.kind]) for c in columns if not c.required and c.kind in _READ]
-    known = frozenset(name for name, _ in reads) | ignored
+    read = [c for c in columns if c.required] + [c for c in columns if not c.required and c.kind in _READ]
+    known = frozenset(c.name for c in read) | ignored
     # The builder is compiled from the columns, as ``dataclasses`` compiles an ``__init__``: one
     # dict display, evaluated left to right, instead of a loop over the columns for each record.
     # A position took 6.1 µs with the loop, 5.5 µs so, 5.4 µs hand-written (e-Track sends ~1.5 M
     # positions a day).
     scope: dict[str, Any] = {"_as_record": _as_record, "_Fields": _Fields, "_extra": _extra, "known": known}
     items = []
-    for i, (name, read) in enumerate(reads):
-        scope[f"read_{i}"] = read
-        items.append(f"{name!r}: read_{i}(fields, {name!r})")
+    for i, c in enumerate(read):
+        if c.required:
+            scope[f"read_{i}"] = _READ_REQUIRED[c.kind]
+            items.append(f"{c.name!r}: read_{i}(fields, {c.name!r})")
+        else:
+            scope[f"read_{i}"] = _READ[c.kind]
+            zone = ", tz" if c.kind == "moment" else ""
+            items.append(f"{c.name!r}: fields.value({c.name!r}, read_{i}{zone})")
     items += [f"{c.name!r}: _extra(rec, fields, known)" for c in columns if c.kind == "extra"]
     items += [f"{c.name!r}: dict(rec)" for c in columns if c.kind == "raw"]
     source = (
