@@ -74,8 +74,8 @@ class Stream:
 
     @cached_property
     def build(self) -> Callable[..., dict[str, Any]]:
-        """``build(record, *, plate=None, tz=…)`` -> the row by column name, its ``added`` columns
-        aside; raises ``Rejected`` with the reason."""
+        """``build(record, *, plate=None)`` -> the row by column name, its ``added`` columns aside;
+        raises ``Rejected`` with the reason. ``plate``: the plate the records were asked for."""
         return parse.row_builder(self.columns, self.ignored_fields)
 
     @cached_property
