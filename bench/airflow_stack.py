@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 import requests
 
+from tests.support.airflow_meta import deployment_environ
 from tests.support.pg import PgUrl, create_database, drop_database
 from tests.support.process_groups import stop_process_groups
 
@@ -44,7 +45,7 @@ def free_port() -> int:
 
 def base_env(home: Path, meta: PgUrl) -> dict[str, str]:
     """What every Airflow process of a stack (and its CLI) runs with."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTEST_"))}
+    env = deployment_environ("AIRFLOW")
     env.update(
         {
             "AIRFLOW_HOME": str(home),

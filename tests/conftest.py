@@ -24,7 +24,7 @@ from tests.support.airflow_env import META_DB, PG_SERVER, load_dagbag  # noqa: E
 from tests.support.airflow_meta import drop_template, migrated_template, this_run  # noqa: E402
 from tests.support.connections import connection_env  # noqa: E402
 from tests.support.pg import PgUrl, create_database, drop_database  # noqa: E402
-from tests.support.sandboxes import SANDBOX_NOW, small_auvo_config, small_etrac_config  # noqa: E402
+from tests.support.sandboxes import small_auvo_server, small_etrac_server  # noqa: E402
 
 # --------------------------------------------------------------------------- PostgreSQL
 
@@ -160,29 +160,15 @@ def run_dag(airflow_db: PgUrl) -> Callable[..., Any]:
 @pytest.fixture
 def etrac_sandbox() -> Iterator[Any]:
     """A small e-Track world (5 vehicles) with the clock pinned at SANDBOX_NOW."""
-    from sandbox.core import Clock
-    from sandbox.etrac import EtracConfig, make_server
-
-    server = make_server(small_etrac_config(EtracConfig), clock=Clock(SANDBOX_NOW))
-    server.start()
-    try:
+    with small_etrac_server() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def auvo_sandbox() -> Iterator[Any]:
     """A small Auvo world with the clock pinned at SANDBOX_NOW."""
-    from sandbox.auvo import AuvoConfig, make_server
-    from sandbox.core import Clock
-
-    server = make_server(small_auvo_config(AuvoConfig), clock=Clock(SANDBOX_NOW))
-    server.start()
-    try:
+    with small_auvo_server() as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _weight(item: pytest.Item) -> int:

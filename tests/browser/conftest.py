@@ -24,7 +24,7 @@ from tests.support.browser_app import USERS, browser_app
 from tests.support.browser_routes import PREFIX
 from tests.support.connections import connection_env
 from tests.support.pg import PgUrl, create_database, drop_database
-from tests.support.sandboxes import BROWSER_DAY, SANDBOX_NOW, small_auvo_config, small_etrac_config
+from tests.support.sandboxes import BROWSER_DAY, small_auvo_server, small_etrac_server
 
 
 @dataclass
@@ -54,39 +54,28 @@ class Warehouse:
 
 @pytest.fixture(scope="session")
 def loaded_warehouse(pg_server: PgUrl, airflow_db: PgUrl) -> Iterator[Warehouse]:
-    from sandbox.auvo import AuvoConfig
-    from sandbox.auvo import make_server as make_auvo
-    from sandbox.core import Clock
-    from sandbox.etrac import EtracConfig
-    from sandbox.etrac import make_server as make_etrac
-
     db = create_database(pg_server, "sync_apis_test_browser")
-    auvo = make_auvo(small_auvo_config(AuvoConfig), clock=Clock(SANDBOX_NOW))
-    etrac = make_etrac(small_etrac_config(EtracConfig), clock=Clock(SANDBOX_NOW))
-    auvo.start()
-    etrac.start()
-    env = connection_env(warehouse=db, auvo=auvo, etrac=etrac)
     try:
-        with pytest.MonkeyPatch.context() as mp:
-            for key, value in env.items():
-                mp.setenv(key, value)
-            from airflow._shared.timezones.timezone import parse
+        with small_auvo_server() as auvo, small_etrac_server() as etrac:
+            env = connection_env(warehouse=db, auvo=auvo, etrac=etrac)
+            with pytest.MonkeyPatch.context() as mp:
+                for key, value in env.items():
+                    mp.setenv(key, value)
+                from airflow._shared.timezones.timezone import parse
 
-            runs = {}
-            for dag_id in ("auvo_daily", "etrac_daily"):
-                dag = load_dagbag().get_dag(dag_id)
-                for task in dag.tasks:
-                    task.retries = 0
-                # FAST: the pacer and the 801-day task range would add ~75 s of waiting and
-                # change nothing the pages show (the world lies within +- 30 days).
-                conf = FAST if dag_id == "auvo_daily" else {}
-                run = dag.test(logical_date=parse(BROWSER_DAY.isoformat()), run_conf=conf)
-                assert run.state == "success", f"{dag_id} {run.state}"
-                runs[dag_id] = run.run_id
-        yield Warehouse(db, BROWSER_DAY, runs)
+                runs = {}
+                for dag_id in ("auvo_daily", "etrac_daily"):
+                    dag = load_dagbag().get_dag(dag_id)
+                    for task in dag.tasks:
+                        task.retries = 0
+                    # FAST: the pacer and the 801-day task range would add ~75 s of waiting and
+                    # change nothing the pages show (the world lies within +- 30 days).
+                    conf = FAST if dag_id == "auvo_daily" else {}
+                    run = dag.test(logical_date=parse(BROWSER_DAY.isoformat()), run_conf=conf)
+                    assert run.state == "success", f"{dag_id} {run.state}"
+                    runs[dag_id] = run.run_id
+            yield Warehouse(db, BROWSER_DAY, runs)
     finally:
-        auvo.stop()
-        etrac.stop()
         drop_database(pg_server, db)
 
 

@@ -32,7 +32,6 @@ from typing import Any
 import psycopg
 import pytest
 
-from sandbox.core import Clock
 from tests.support.airflow_stack import REPO
 from tests.support.auvo_world import assert_live_tasks_match, assert_snapshots_match
 from tests.support.celery_stack import (
@@ -44,7 +43,7 @@ from tests.support.celery_stack import (
 )
 from tests.support.connections import connection_env
 from tests.support.etrac_world import SP, assert_matches_ground_truth, day_bounds
-from tests.support.sandboxes import SANDBOX_NOW, small_auvo_config, small_etrac_config
+from tests.support.sandboxes import SANDBOX_NOW, SMALL_AUVO_WORLD, small_auvo_server, small_etrac_server
 from tests.support.table_digest import table_checksums
 
 DAYS = [date(2025, 3, 6) + timedelta(days=i) for i in range(7)]
@@ -70,21 +69,12 @@ def broker_url() -> Iterator[str]:
 def sandboxes_for(days: list[date]) -> Iterator[tuple[Any, Any]]:
     """The small Auvo and e-Track worlds, the Auvo one with enough history to cover ``days``
     (tasks on every day, none empty for want of history)."""
-    from sandbox.auvo import AuvoConfig
-    from sandbox.auvo import make_server as make_auvo
-    from sandbox.etrac import EtracConfig
-    from sandbox.etrac import make_server as make_etrac
-
-    auvo_config = small_auvo_config(AuvoConfig)
-    auvo_config.history_days = max(auvo_config.history_days, (SANDBOX_NOW.date() - days[0]).days + 1)
-    auvo_config.rate_limit_per_minute = AUVO_BUDGET
-    auvo = make_auvo(auvo_config, clock=Clock(SANDBOX_NOW)).start()
-    etrac = make_etrac(small_etrac_config(EtracConfig), clock=Clock(SANDBOX_NOW)).start()
-    try:
+    history_days = max(SMALL_AUVO_WORLD["history_days"], (SANDBOX_NOW.date() - days[0]).days + 1)
+    with (
+        small_auvo_server(history_days=history_days, rate_limit_per_minute=AUVO_BUDGET) as auvo,
+        small_etrac_server() as etrac,
+    ):
         yield auvo, etrac
-    finally:
-        auvo.stop()
-        etrac.stop()
 
 
 @pytest.fixture

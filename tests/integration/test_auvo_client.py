@@ -18,6 +18,7 @@ from sync_apis.auvo.hook import AuvoHook
 from sync_apis.http import ApiError, HttpPolicy, TokenBucket
 from sync_apis.sql_files import sql_files
 from sync_apis.warehouse import RunInfo, run_schema_files
+from tests.support.column_types import AUVO_TYPES
 
 DAY = date(2025, 3, 10)
 
@@ -248,16 +249,6 @@ def test_a_kill_mid_load_leaves_nothing_and_a_rerun_converges(hook_for, auvo_san
 def test_schema_matches_the_stream_table_and_reapplies_cleanly(wh):
     from sync_apis.auvo.streams import STREAMS
 
-    pg_type = {
-        "bigint": "bigint",
-        "int": "integer",
-        "text": "text",
-        "bool": "boolean",
-        "float": "double precision",
-        "numeric": "numeric",
-        "money": "numeric",
-        "timestamptz": "timestamp with time zone",
-    }
     run_schema_files(wh, sql_files("auvo"))  # a second application changes nothing and fails on nothing
     for s in STREAMS:
         got = wh.execute(
@@ -265,7 +256,7 @@ def test_schema_matches_the_stream_table_and_reapplies_cleanly(wh):
             "WHERE table_schema = 'auvo' AND table_name = %s ORDER BY ordinal_position",
             (s.name,),
         ).fetchall()
-        want = [(c.name, pg_type[c.kind]) for c in (s.key, *s.columns)]
+        want = [(c.name, AUVO_TYPES[c.kind]) for c in (s.key, *s.columns)]
         want += [
             ("raw", "jsonb"),
             ("synced_at", "timestamp with time zone"),

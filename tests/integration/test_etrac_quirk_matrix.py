@@ -15,7 +15,6 @@ refusal run at the seam.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ import pytest
 from sandbox.core import RateBudget
 from sync_apis.http import ApiError
 from tests.support.etrac_world import DAY, assert_matches_ground_truth, day_bounds, table_hashes
+from tests.support.sandboxes import small_etrac_server
 from tests.support.seams import run_etrac_day
 
 pytestmark = pytest.mark.timeout(300)
@@ -190,19 +190,10 @@ CASES: dict[str, Case] = {
 @pytest.fixture
 def sandbox(request: pytest.FixtureRequest) -> Iterator[Any]:
     """The conftest's small e-Track world (clock pinned), with the case's world fields."""
-    from sandbox.core import Clock
-    from sandbox.etrac import EtracConfig, make_server
-    from tests.support.sandboxes import SANDBOX_NOW, small_etrac_config
-
     callspec = getattr(request.node, "callspec", None)
     case = callspec.params.get("case", Case()) if callspec else Case()
-    config = dataclasses.replace(small_etrac_config(EtracConfig), **case.world)
-    server = make_server(config, clock=Clock(SANDBOX_NOW))
-    server.start()
-    try:
+    with small_etrac_server(**case.world) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

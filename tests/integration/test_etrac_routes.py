@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from tests.support.etrac_world import apply_schema, day_bounds
-from tests.support.sandboxes import SANDBOX_NOW, small_etrac_config
+from tests.support.sandboxes import SANDBOX_NOW, small_etrac_server
 from tests.support.seams import EtracLoader
 
 WORKING_DAYS = [date(2025, 3, 7), date(2025, 3, 8), date(2025, 3, 9), date(2025, 3, 10)]  # Fri..Mon
@@ -123,19 +123,13 @@ def test_routes_equal_a_haversine_over_the_positions(
 @pytest.fixture
 def one_fix_sandbox() -> Iterator[Any]:
     """The sandbox's clock just after a vehicle's first fix of a day: that day has one fix."""
-    from sandbox.core import Clock
-    from sandbox.etrac import EtracConfig, make_server
-
-    server = make_server(small_etrac_config(EtracConfig), clock=Clock(SANDBOX_NOW))
+    server = small_etrac_server()
     plate = server.world.plates()[0]
     day = SANDBOX_NOW.date()
     first, second = _first_two(server.world, plate, day)
     server.clock.set(first + (second - first) / 2)
-    server.start()
-    try:
+    with server:
         yield server
-    finally:
-        server.stop()
 
 
 def _first_two(world: Any, plate: str, day: date) -> list[datetime]:

@@ -32,7 +32,7 @@ from tests.support.auvo_world import BACKFILL_STREAMS, FAST, assert_live_tasks_m
 from tests.support.connections import connection_env, sandbox_conn_json
 from tests.support.etrac_world import assert_matches_ground_truth
 from tests.support.pg import create_database, drop_database
-from tests.support.sandboxes import small_auvo_config, small_etrac_config
+from tests.support.sandboxes import small_auvo_server, small_etrac_server
 
 SP = ZoneInfo("America/Sao_Paulo")
 DAG_IDS = ("auvo_daily", "etrac_daily")
@@ -297,23 +297,10 @@ def test_etrac_backfill_loads_each_day_once(
 
 @pytest.fixture
 def sandboxes_at_now() -> Any:
-    from sandbox.auvo import AuvoConfig
-    from sandbox.auvo import make_server as make_auvo
-    from sandbox.core import Clock
-    from sandbox.etrac import EtracConfig
-    from sandbox.etrac import make_server as make_etrac
-
     # Pinned, so "today so far" is the same for the run and for the ground truth.
     now = datetime.now(SP).replace(microsecond=0)
-    auvo = make_auvo(small_auvo_config(AuvoConfig), clock=Clock(now))
-    etrac = make_etrac(small_etrac_config(EtracConfig), clock=Clock(now))
-    auvo.start()
-    etrac.start()
-    try:
+    with small_auvo_server(now) as auvo, small_etrac_server(now) as etrac:
         yield auvo, etrac, now
-    finally:
-        auvo.stop()
-        etrac.stop()
 
 
 @pytest.mark.slow

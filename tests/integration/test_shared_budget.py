@@ -24,10 +24,10 @@ from typing import Any
 import pytest
 import redis
 
-from sandbox.core import Clock
 from sync_apis.ratelimit import SAFETY, credential_key
+from tests.support.airflow_meta import deployment_environ
 from tests.support.connections import connection_env
-from tests.support.sandboxes import SANDBOX_NOW, small_auvo_config
+from tests.support.sandboxes import small_auvo_server
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("SYNC_APIS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -57,16 +57,8 @@ print(sent)
 @contextmanager
 def auvo_server(rate_limit_per_minute: int | None) -> Iterator[Any]:
     """The small Auvo world with its own per-client budget (None = unlimited)."""
-    from sandbox.auvo import AuvoConfig, make_server
-
-    config = small_auvo_config(AuvoConfig)
-    config.rate_limit_per_minute = rate_limit_per_minute
-    server = make_server(config, clock=Clock(SANDBOX_NOW))
-    server.start()
-    try:
+    with small_auvo_server(rate_limit_per_minute=rate_limit_per_minute) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -86,7 +78,7 @@ def hammer(server: Any, budget: int, run_s: float, backoff_base_s: float = 1.0) 
 
     Returns the requests each one sent and whether the shared bucket existed in Redis at the end.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env = deployment_environ()
     env.update(connection_env(auvo=server))
     env.update(
         {

@@ -26,6 +26,15 @@ AIRFLOW = (
 RUN_ENV = "PYTEST_XDIST_TESTRUNUID"  # the same in every worker of one run (set by pytest-xdist)
 
 
+def deployment_environ(*also_dropped: str) -> dict[str, str]:
+    """This process's environment for an Airflow process the suite starts, without pytest's
+    variables (and any of ``also_dropped``, prefixes): Airflow behaves differently under them
+    (``PYTEST_VERSION`` turns off its logger cache, ``PYTEST_CURRENT_TEST`` raises logging-setup
+    errors it otherwise ignores), and the processes must behave as in a deployment."""
+    dropped = ("PYTEST_", *also_dropped)
+    return {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+
+
 def template_name(run: str) -> str:
     return f"sync_apis_test_airflow_{run}"[:63]  # PostgreSQL's identifier limit
 
@@ -60,7 +69,7 @@ def migrated_template(server: PgUrl) -> PgUrl:
 
 def _migrate(db: PgUrl) -> None:
     """``airflow db migrate`` with the suite's environment (``tests.support.airflow_env``)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env = deployment_environ()
     env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = db.sqlalchemy()
     result = subprocess.run(
         [AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300, check=False

@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 import requests
 
-from tests.support.airflow_meta import AIRFLOW, migrated_template
+from tests.support.airflow_meta import AIRFLOW, deployment_environ, migrated_template
 from tests.support.pg import PgUrl, create_database, drop_database
 from tests.support.process_groups import stop_process_groups
 
@@ -101,8 +101,7 @@ class AirflowStack:
 
     def env(self) -> dict[str, str]:
         assert self.meta is not None
-        dropped = ("PYTEST_",) if self.env_connections else ("PYTEST_", "AIRFLOW_CONN_")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+        env = deployment_environ() if self.env_connections else deployment_environ("AIRFLOW_CONN_")
         env.pop("AIRFLOW__CORE__DEFAULT_TIMEZONE", None)
         if self.default_timezone is not None:
             env["AIRFLOW__CORE__DEFAULT_TIMEZONE"] = self.default_timezone

@@ -13,36 +13,10 @@ from sync_apis.auvo.tables import table_of
 from sync_apis.etrac import streams as etrac_streams
 from sync_apis.sql_files import sql_files
 from sync_apis.warehouse import Table, run_schema_files
+from tests.support.column_types import AUVO_TYPES, ETRAC_TYPES
 
 # Columns the loader fills itself (``Table``'s docstring): never listed by a stream.
 MANAGED = {"synced_at", "deleted_at"}
-# What an Auvo column kind is in the DDL (information_schema.columns.data_type).
-AUVO_TYPES = {
-    "bigint": "bigint",
-    "int": "integer",
-    "text": "text",
-    "bool": "boolean",
-    "float": "double precision",
-    "numeric": "numeric",
-    "money": "numeric",
-    "timestamptz": "timestamp with time zone",
-}
-
-
-# What an e-Track column kind is in the DDL; ``added`` columns (set by the sync) have their own.
-ETRAC_TYPES = {
-    "plate": "text",
-    "text": "text",
-    "number": "double precision",
-    "counter": "double precision",
-    "flag": "boolean",
-    "moment": "timestamp with time zone",
-    "duration": "interval",
-    "latitude": "double precision",
-    "longitude": "double precision",
-    "extra": "jsonb",
-    "raw": "jsonb",
-}
 
 
 @pytest.fixture(scope="module")
