@@ -19,8 +19,8 @@ from typing import Any
 
 import requests
 
-from bench.airflow_stack import free_port
 from bench.sandbox_process import sandbox_process
+from tests.support.airflow_stack import free_port
 from tests.support.connections import auvo_conn_json
 
 RATE_LIMITED = (403, 429)  # Auvo's rate-limit answer, and the status some clients report (§6.1)

@@ -38,7 +38,7 @@ from typing import Any
 import psycopg
 import requests
 
-from bench.airflow_stack import AirflowStack, migrated_template
+from bench.airflow_stack import BenchStack, migrated_template
 from bench.etrac_sandbox import DAY, Sandbox, etrac_sandbox
 from bench.report import figure, limit, machine_load, ratio, scale
 from bench.server import bench_server
@@ -195,12 +195,10 @@ def run_once(
     }
     try:
         # +2: latest/routes/checks never wait for a worker, and the DAG's knob is the only limit.
-        with AirflowStack(server, template, parallelism=par + 2, extra_env=env) as stack:
-            stack.api(
-                "POST", "/pools", {"name": POOL, "slots": par, "description": "e-Track API calls (bench)"}
-            )
-            stack.wait_for_dag(DAG_ID)
-            stack.api("PATCH", f"/dags/{DAG_ID}", {"is_paused": False})
+        with BenchStack(server, template, parallelism=par + 2, extra_env=env) as stack:
+            pool = {"name": POOL, "slots": par, "description": "e-Track API calls (bench)"}
+            stack.api("POST", "/pools", pool, expect=201)
+            stack.unpause(DAG_ID)
             with TaskRssSampler().running() as rss:
                 # A backfill of the one day (as `airflow backfill create --from-date D --to-date D`).
                 midnight = f"{DAY.isoformat()}T00:00:00Z"

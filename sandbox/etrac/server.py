@@ -112,6 +112,12 @@ class EtracServer(SandboxServer):
         self.start()
         return self
 
+    def reset_switches(self) -> None:
+        """Every switch back to its default, the world's settings kept (``POST …/config/reset``)."""
+        defaults = EtracConfig()
+        for name in SWITCH_FIELDS:
+            setattr(self.config, name, getattr(defaults, name))
+
     # ---- pipeline ----------------------------------------------------------------------------
 
     def _handle(self, req: Request) -> Response:
@@ -305,9 +311,7 @@ class EtracServer(SandboxServer):
                 apply_settings(self.config, settings, allow_world=False)
                 return Response.json(as_json(self.config))
             if sub == "/config/reset" and req.method == "POST":
-                defaults = EtracConfig()
-                for name in SWITCH_FIELDS:
-                    setattr(self.config, name, getattr(defaults, name))
+                self.reset_switches()
                 return Response.json(as_json(self.config))
             if sub == "/corrections" and req.method == "POST":
                 return Response.json(self._next_correction(req.json() or {}))

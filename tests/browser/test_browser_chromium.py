@@ -41,23 +41,8 @@ class ApiServerOnly(AirflowStack):
         super().__init__(pg_server, extra_env=extra_env)
         self._existing_meta = meta
 
-    def start(self) -> ApiServerOnly:
-        self.meta = self._existing_meta
-        for name in self.SERVICES:
-            import subprocess
-
-            from tests.support.airflow_stack import AIRFLOW
-
-            log = open(self.home / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-            self.procs[name] = subprocess.Popen(
-                [AIRFLOW, name, "--port", str(self.port)],
-                env=self.env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._wait_healthy()
-        return self
+    def _database(self) -> PgUrl:
+        return self._existing_meta
 
     def stop(self) -> None:
         self.meta = None  # the session's database: its fixture drops it

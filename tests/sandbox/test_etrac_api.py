@@ -12,7 +12,6 @@ import requests
 
 from sandbox.core import SAO_PAULO, Clock
 from sandbox.etrac import DEFAULT_EMAIL, DEFAULT_KEY, EtracConfig, make_server
-from sandbox.etrac.config import SWITCH_FIELDS
 from sandbox.etrac.server import EtracServer
 
 NOW = datetime(2025, 3, 13, 12, 0, tzinfo=SAO_PAULO)
@@ -67,9 +66,7 @@ def server() -> Iterator[EtracServer]:
 @pytest.fixture(autouse=True)
 def _fresh(server: EtracServer) -> Iterator[None]:
     yield
-    defaults = EtracConfig()
-    for name in SWITCH_FIELDS:
-        setattr(server.config, name, getattr(defaults, name))
+    server.reset_switches()
     server.faults.clear()
     server.clock.set(NOW)
 

@@ -32,9 +32,7 @@ def server() -> Iterator[EtracServer]:
 @pytest.fixture(autouse=True)
 def _fresh(server: EtracServer) -> Iterator[None]:
     yield
-    defaults = EtracConfig()
-    for name in SWITCH_FIELDS:
-        setattr(server.config, name, getattr(defaults, name))
+    server.reset_switches()
     server.faults.clear()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import psycopg
@@ -53,7 +54,7 @@ def migrated_template(server: PgUrl) -> PgUrl:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
                 building = create_database(server, "sync_apis_test_airflow_building")
                 try:
-                    _migrate(building)
+                    migrate(building)
                 except BaseException:
                     drop_database(server, building)
                     raise
@@ -67,9 +68,10 @@ def migrated_template(server: PgUrl) -> PgUrl:
     return server.with_db(name)
 
 
-def _migrate(db: PgUrl) -> None:
-    """``airflow db migrate`` with the suite's environment (``tests.support.airflow_env``)."""
-    env = deployment_environ()
+def migrate(db: PgUrl, environ: Mapping[str, str] | None = None) -> None:
+    """``airflow db migrate`` of ``db`` in ``environ``, by default the suite's environment
+    (``tests.support.airflow_env``)."""
+    env = dict(deployment_environ() if environ is None else environ)
     env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = db.sqlalchemy()
     result = subprocess.run(
         [AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300, check=False

@@ -3,7 +3,9 @@
 Some behaviour only exists with the real services: ``airflow backfill create`` needs the
 scheduler to create and run the backfill's DAG runs, the dag-processor to have parsed the DAG,
 and the api-server because Airflow 3 tasks talk to it (the execution API). The stack gets its own
-metadata database so its runs never mix with ``dag.test()`` runs of the same days.
+metadata database so its runs never mix with ``dag.test()`` runs of the same days. Subclasses
+start other services (``CeleryStack``) or fewer; ``bench/airflow_stack.py`` runs the same services
+with Airflow's own scheduling settings (``TUNING``, ``PRELOAD_TASK_LIBRARIES``).
 
     with AirflowStack(pg_server, extra_env=connections) as stack:
         stack.unpause("etrac_daily")
@@ -20,9 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 import requests
@@ -70,6 +73,16 @@ class DagRunRow:
 
 class AirflowStack:
     SERVICES = ("api-server", "scheduler", "dag-processor")
+    # Scheduling settings tuned for tests (bench/airflow_stack.py keeps Airflow's defaults).
+    TUNING: ClassVar[dict[str, str]] = {
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        # A test's DAG files do not change while its stack runs: re-parsing each of them every
+        # 30 s (the default) was a third of an idle stack's CPU (4.7 -> 3.0 s a minute).
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+    }
+    PRELOAD_TASK_LIBRARIES = True  # SCHEDULER_WITH_TASK_LIBRARIES instead of `airflow scheduler`
+    STOP_GRACE_S = 20
 
     def __init__(
         self,
@@ -96,12 +109,18 @@ class AirflowStack:
         # False for a stack shared by several tests: connections in the services' environment
         # would shadow the ones each test writes through the REST API (set_connections).
         self.env_connections = env_connections
+        # One secret for all services: the api-server checks the tokens the scheduler signs.
+        self.jwt_secret = f"test-stack-{uuid.uuid4().hex}"
 
     # -- lifecycle ---------------------------------------------------------------------------
 
+    def inherited_environ(self) -> dict[str, str]:
+        """What the services take from this process's environment (the suite's Airflow settings)."""
+        return deployment_environ() if self.env_connections else deployment_environ("AIRFLOW_CONN_")
+
     def env(self) -> dict[str, str]:
         assert self.meta is not None
-        env = deployment_environ() if self.env_connections else deployment_environ("AIRFLOW_CONN_")
+        env = self.inherited_environ()
         env.pop("AIRFLOW__CORE__DEFAULT_TIMEZONE", None)
         if self.default_timezone is not None:
             env["AIRFLOW__CORE__DEFAULT_TIMEZONE"] = self.default_timezone
@@ -118,30 +137,26 @@ class AirflowStack:
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
                 "AIRFLOW__API__PORT": str(self.port),
                 "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.port}",
-                "AIRFLOW__API_AUTH__JWT_SECRET": "test-stack-jwt-secret-not-for-production",
+                "AIRFLOW__API_AUTH__JWT_SECRET": self.jwt_secret,
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.meta.sqlalchemy(),
                 "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",
-                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-                # A test's DAG files do not change while its stack runs: re-parsing each of them every
-                # 30 s (the default) was a third of an idle stack's CPU (4.7 -> 3.0 s a minute).
-                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
-                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
                 "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
                 # The scheduler serves task logs on a fixed port by default (8793): a stack
                 # started by `make run`, or a second test stack, must not collide with it.
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_port),
                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.trigger_log_port),
                 "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "plugins")]),
+                **self.TUNING,
             }
         )
         env.update(self.extra_env)
         return env
 
     def start(self) -> AirflowStack:
-        self.meta = create_database(self.pg_server, "sync_apis_test_stack", template=self._migrated())
+        self.meta = self._database()
         for name in self.SERVICES:
             args = [AIRFLOW, name] + (["--port", str(self.port)] if name == "api-server" else [])
-            if name == "scheduler":
+            if name == "scheduler" and self.PRELOAD_TASK_LIBRARIES:
                 args = [sys.executable, "-c", SCHEDULER_WITH_TASK_LIBRARIES, "scheduler"]
             log = open(self.home / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
             self.procs[name] = subprocess.Popen(
@@ -150,12 +165,16 @@ class AirflowStack:
         self._wait_healthy()
         return self
 
+    def _database(self) -> PgUrl:
+        """The stack's metadata database: a copy of ``_migrated()``, dropped by ``stop``."""
+        return create_database(self.pg_server, "sync_apis_test_stack", template=self._migrated())
+
     def _migrated(self) -> PgUrl:
         """The database each stack starts from a copy of (``tests.support.airflow_meta``)."""
         return migrated_template(self.pg_server)
 
     def stop(self) -> None:
-        stop_process_groups(self.procs.values(), grace_s=20)
+        stop_process_groups(self.procs.values(), grace_s=self.STOP_GRACE_S)
         if self.meta is not None:
             drop_database(self.pg_server, self.meta)
             self.meta = None
@@ -195,13 +214,16 @@ class AirflowStack:
             raise AssertionError(f"airflow {command} exited {result.returncode}\n{output}")
         return result.stdout
 
+    def _check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise AssertionError(f"airflow {name} exited with {proc.returncode}\n{self.logs()}")
+
     def _wait_healthy(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         url = f"http://127.0.0.1:{self.port}/api/v2/monitor/health"
         while time.monotonic() < deadline:
-            for name, proc in self.procs.items():
-                if proc.poll() is not None:
-                    raise AssertionError(f"{name} exited with {proc.returncode}\n{self.logs()}")
+            self._check_alive()
             try:
                 if requests.get(url, timeout=2).status_code == 200:
                     return
@@ -219,6 +241,7 @@ class AirflowStack:
         """Until the dag-processor has serialized the DAG (a backfill needs it)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            self._check_alive()
             if self.query("SELECT 1 FROM serialized_dag WHERE dag_id = %s", (dag_id,)):
                 return
             errors = self.query("SELECT filename, stacktrace FROM import_error")
@@ -286,9 +309,7 @@ class AirflowStack:
             finished = [r for r in rows if r.state in ("success", "failed")]
             if len(finished) >= expected and len(finished) == len(rows):
                 return rows
-            for name, proc in self.procs.items():
-                if proc.poll() is not None:
-                    raise AssertionError(f"{name} exited with {proc.returncode}\n{self.logs()}")
+            self._check_alive()
             time.sleep(2)
         raise AssertionError(f"runs of {dag_id} not finished within {timeout} s: {rows}\n{self.logs()}")
 
@@ -308,9 +329,7 @@ class AirflowStack:
             )
             if sorted(rows) == sorted((d, expected, expected) for d in dag_ids):
                 return
-            for name, proc in self.procs.items():
-                if proc.poll() is not None:
-                    raise AssertionError(f"{name} exited with {proc.returncode}\n{self.logs()}")
+            self._check_alive()
             time.sleep(2)
         raise AssertionError(f"backfills of {dag_ids} not complete within {timeout} s: {rows}\n{self.logs()}")
 
