@@ -236,6 +236,10 @@ def test_a_user_logs_in_and_sees_the_warehouse(
     assert driver.find_element(By.ID, "map").get_attribute("data-drawn") == str(
         sum(1 for _, has in terminals if has)
     )
+    # The list beside the map fits its panel: no status cut off behind a sideways scroll bar.
+    side = driver.find_element(By.CSS_SELECTOR, ".side")
+    widths = driver.execute_script("return [arguments[0].scrollWidth, arguments[0].clientWidth]", side)
+    assert widths[0] <= widths[1], f"the fleet list is {widths[0]} px wide in a {widths[1]} px panel"
     _shot(driver, "06-fleet-now")
 
     # 7. Auvo day: the day's task ids, then one task's page through its link.

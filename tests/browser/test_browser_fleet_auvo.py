@@ -66,6 +66,12 @@ def test_auvo_day_lists_the_days_tasks(client: Any, auth: dict[str, str], loaded
     assert all(t["status_name"] == names[t["task_status"]] for t in got["tasks"])
     page = client.get(f"{PREFIX}/auvo", params={"day": wh.day.isoformat()}, headers=auth).text
     assert f'<p id="task-count">{len(expected)} tarefas</p>' in page
+    # Every heading in the reader's language, none a column name.
+    headings = page.split("<thead>", 1)[1].split("</thead>", 1)[0]
+    assert headings == (
+        "<tr><th>Tarefa</th><th>Situação</th><th>Responsável</th><th>Cliente</th><th>Tipo</th>"
+        "<th>Agendada</th><th>Check-in</th><th>Check-out</th></tr>"
+    )
 
 
 def test_a_task_page_shows_its_answers_raw_and_customer(

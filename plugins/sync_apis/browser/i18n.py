@@ -87,6 +87,8 @@ LABELS: dict[str, dict[str, str]] = {
     "customer": {"pt": "Cliente", "en": "Customer"},
     "task_type": {"pt": "Tipo", "en": "Type"},
     "scheduled": {"pt": "Agendada", "en": "Scheduled"},
+    "check_in": {"pt": "Check-in", "en": "Check-in"},
+    "check_out": {"pt": "Check-out", "en": "Check-out"},
     "answers": {"pt": "Respostas dos questionários", "en": "Questionnaire answers"},
     "lang_other": {"pt": "English", "en": "Português"},
 }
