@@ -205,7 +205,15 @@ def run_every_readme_command(root: Path, env: dict[str, str], session: requests.
     }
     assert (_days_ago("10 days ago"), _days_ago("8 days ago")) in backfills["etrac_daily"]
     assert (_days_ago("12 days ago"), _days_ago("4 days ago")) in backfills["auvo_daily"]
-    assert get(session, "/api/v2/dags/etrac_daily")["is_paused"] is False  # paused, then unpaused
+    for dag_id in STAND_IN_DAG_IDS:  # each paused, then unpaused
+        assert get(session, f"/api/v2/dags/{dag_id}")["is_paused"] is False, dag_id
+    # The first day's `dags test` ran alone on the paused DAG, loaded the day typed, and succeeded.
+    tested = [
+        (local_day(r["logical_date"]).isoformat(), r["state"])
+        for r in get(session, "/api/v2/dags/auvo_daily/dagRuns?limit=100")["dag_runs"]
+        if r["triggered_by"] == "test"
+    ]
+    assert tested == [(_days_ago("yesterday"), "success")]
     runs = get(session, "/api/v2/dags/etrac_daily/dagRuns?limit=100")["dag_runs"]
     triggered = [r for r in runs if r["run_type"] == "manual"]
     assert _days_ago("5 days ago") in {local_day(r["logical_date"]).isoformat() for r in triggered}
