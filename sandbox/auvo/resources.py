@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sandbox.auvo.query import DOCUMENTED_MAX_PAGE_SIZE
+from sandbox.auvo.snapshots import SNAPSHOT_KINDS, KindSpec
 
 
 @dataclass(frozen=True)
@@ -17,24 +18,17 @@ class Resource:
     max_page_size: int | None = None  # documented maximum (§3.1)
 
 
+def _snapshot(spec: KindSpec) -> Resource:
+    """A snapshot kind's endpoint, from the one place that describes the kind."""
+    return Resource(spec.kind, spec.kind[0].upper() + spec.kind[1:], spec.key, spec.guid_key, spec.date_field)
+
+
 RESOURCES: dict[str, Resource] = {
     r.kind.lower(): r
     for r in (
         Resource("tasks", "Tasks", "taskID", date_field="taskDate", max_page_size=DOCUMENTED_MAX_PAGE_SIZE),
         Resource("customers", "Customers", "id", date_field="creationDate"),
-        Resource("users", "Users", "userID", date_field="registrationDate"),
-        Resource("teams", "Teams", "id", date_field="creationDate"),
-        Resource("taskTypes", "TaskTypes", "id", date_field="creationDate"),
-        Resource("segments", "Segments", "id", date_field="registrationDate"),
-        Resource("keywords", "Keywords", "id"),
-        Resource("questionnaires", "Questionnaires", "id", date_field="creationDate"),
-        Resource("customerGroups", "CustomerGroups", "id"),
-        Resource("equipments", "Equipments", "id", date_field="creationDate"),
-        Resource("equipmentCategories", "EquipmentCategories", "id"),
-        Resource("products", "Products", "productId", guid_key=True),
-        Resource("productCategories", "ProductCategories", "id"),
-        Resource("services", "Services", "id", guid_key=True),
-        Resource("expenseTypes", "ExpenseTypes", "id", date_field="creationDate"),
+        *(_snapshot(spec) for spec in SNAPSHOT_KINDS.values()),
         Resource("expenses", "Expenses", "id", date_field="date"),
     )
 }

@@ -324,10 +324,7 @@ class KindSpec:
     count_field: str  # the AuvoConfig field with the initial count
     build: Builder
     date_field: str | None  # used when sort_key="date"
-
-    @property
-    def guid_key(self) -> bool:
-        return self.kind in ("products", "services")
+    guid_key: bool = False  # the id is a GUID string (products, services: auvo-api.md §4)
 
 
 SNAPSHOT_KINDS: dict[str, KindSpec] = {
@@ -344,9 +341,9 @@ SNAPSHOT_KINDS: dict[str, KindSpec] = {
         KindSpec(
             "equipmentCategories", "id", "equipment_categories", build_category("equipmentCategories"), None
         ),
-        KindSpec("products", "productId", "products", build_product, None),
+        KindSpec("products", "productId", "products", build_product, None, guid_key=True),
         KindSpec("productCategories", "id", "product_categories", build_category("productCategories"), None),
-        KindSpec("services", "id", "services", build_service, None),
+        KindSpec("services", "id", "services", build_service, None, guid_key=True),
         KindSpec("expenseTypes", "id", "expense_types", build_expense_type, "creationDate"),
     )
 }

@@ -32,7 +32,7 @@ from sync_apis.auvo.task_range import (
     TaskRange,
     taskdate_filter,
 )
-from tests.support.auvo_world import FAST, SNAPSHOT_ID_FIELD, SNAPSHOT_KIND
+from tests.support.auvo_world import FAST, sandbox_key_field, sandbox_kind
 from tests.support.sandboxes import SANDBOX_NOW
 from tests.support.seams import run_auvo_day
 
@@ -151,8 +151,8 @@ def assert_matches_truth(
             assert live == truth, "expenses"
         else:
             assert stream.mode is Mode.SNAPSHOT
-            kind = SNAPSHOT_KIND[name]
-            key_field = SNAPSHOT_ID_FIELD.get(kind, "id")
+            kind = sandbox_kind(name)
+            key_field = sandbox_key_field(kind)
             live = dict(e.q(f"SELECT {stream.key.name}, raw FROM auvo.{name} WHERE deleted_at IS NULL"))
             truth = {
                 (str(r[key_field]) if stream.key.kind == "text" else r[key_field]): served(kind, r, variant)

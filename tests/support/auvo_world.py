@@ -7,6 +7,8 @@ from typing import Any
 
 import psycopg
 
+from sandbox.auvo.snapshots import SNAPSHOT_KINDS
+
 # The sandbox world's whole history lies within +- 30 days of any test day: the narrower
 # taskDate range changes no result, only the request count (5 windows per query, not 58).
 FAST = {
@@ -21,21 +23,13 @@ FAST = {
 # stream (customers) and the day streams (expenses, tasks); the other eleven snapshot streams
 # take the same code path as users and task_types and would only add task instances.
 BACKFILL_STREAMS = ["users", "task_types", "customers", "expenses", "tasks"]
-SNAPSHOT_KIND = {  # our table -> the sandbox's kind
-    "users": "users",
-    "teams": "teams",
-    "task_types": "taskTypes",
-    "segments": "segments",
-    "keywords": "keywords",
-    "questionnaires": "questionnaires",
-    "customer_groups": "customerGroups",
-    "equipments": "equipments",
-    "equipment_categories": "equipmentCategories",
-    "products": "products",
-    "product_categories": "productCategories",
-    "services": "services",
-    "expense_types": "expenseTypes",
-}
+
+
+def sandbox_kind(table: str) -> str:
+    """The sandbox's kind of one of our Auvo tables: the API's path segment, the camelCase of the
+    table name (task_types -> taskTypes), so a new entity needs no entry here."""
+    first, *rest = table.split("_")
+    return first + "".join(word.title() for word in rest)
 
 
 def live_tasks_on(conn: psycopg.Connection, day: date) -> dict[int, Any]:
@@ -58,8 +52,9 @@ def assert_live_tasks_match(conn: psycopg.Connection, world: Any, days: list[dat
         assert live_tasks_on(conn, day) == {t["taskID"]: t for t in world.tasks_for_day(day)}, day
 
 
-# The sandbox's id field of a snapshot kind, where it is not "id".
-SNAPSHOT_ID_FIELD = {"users": "userID", "products": "productId"}
+def sandbox_key_field(kind: str) -> str:
+    """The field of a snapshot kind's records that holds its id, as the sandbox declares it."""
+    return SNAPSHOT_KINDS[kind].key
 
 
 def assert_snapshots_match(conn: psycopg.Connection, world: Any) -> None:
@@ -69,8 +64,8 @@ def assert_snapshots_match(conn: psycopg.Connection, world: Any) -> None:
     for s in STREAMS:
         if s.mode is not Mode.SNAPSHOT:
             continue
-        kind = SNAPSHOT_KIND[s.name]
-        key_field = SNAPSHOT_ID_FIELD.get(kind, "id")
+        kind = sandbox_kind(s.name)
+        key_field = sandbox_key_field(kind)
         live = dict(
             conn.execute(f"SELECT {s.key.name}, raw FROM auvo.{s.name} WHERE deleted_at IS NULL").fetchall()
         )

@@ -1,4 +1,4 @@
--- auvo, step 2: the warehouse tables (docs/design.md, "Warehouse contract").
+-- auvo, step 2: the warehouse tables (the warehouse contract: README, "What is synced").
 --
 -- One table per Auvo entity, keyed by <entity>_id (GUID text for products and services).
 -- Typed columns are the snake_case of the API's scalar fields, filled by

@@ -1,4 +1,4 @@
--- e_track, step 2: the warehouse tables (docs/design.md, "Warehouse contract").
+-- e_track, step 2: the warehouse tables (the warehouse contract: README, "What is synced").
 -- Field names are the API's own; times are timestamptz (the API's local America/Sao_Paulo
 -- times converted by the loader); synced_at is when the row last changed.
 SELECT pg_advisory_xact_lock(hashtext('sync_apis.schema'));

@@ -114,6 +114,7 @@ DECLARE
     total bigint;
     copied bigint;
     has_col text[];
+    known text[];
 BEGIN
     FOR legacy IN
         SELECT c.oid::regclass AS rel, c.relname AS name
@@ -132,12 +133,18 @@ BEGIN
         IF base = 'terminals' AND 'data' = ANY (has_col) THEN
             overrides := jsonb_build_object('raw', 'COALESCE(to_jsonb(l.data), ''{}''::jsonb)');
         ELSIF base = 'positions' AND 'raw' = ANY (has_col) THEN
-            -- extra = only the fields our parser does not know (it maps the rest to columns)
+            -- extra = only the fields our parser does not know, as etrac/streams.py says: those
+            -- the positions' columns read, and the vehicle's, kept in terminals. Read from the
+            -- tables (the stream table's columns are the DDL's, tests/unit/test_stream_columns.py),
+            -- so a new field is known here once its column exists.
+            SELECT array_agg(DISTINCT attname::text ORDER BY attname::text) INTO known
+              FROM pg_attribute
+             WHERE attrelid IN ('e_track.positions'::regclass, 'e_track.terminals'::regclass)
+               AND attnum > 0 AND NOT attisdropped
+               AND attname NOT IN ('extra', 'raw', 'origin', 'synced_at');  -- ours, not the API's
             overrides := jsonb_build_object('extra',
-                'CASE WHEN jsonb_typeof(to_jsonb(l.raw)) = ''object'' THEN to_jsonb(l.raw) - ARRAY['
-                || '''placa'',''descricao'',''frota'',''equipamento_serial'',''data_transmissao'','
-                || '''data_gravacao'',''latitude'',''longitude'',''logradouro'',''velocidade'',''ignicao'','
-                || '''odometro'',''odometro_can'',''horimetro'',''bateria''] ELSE ''{}''::jsonb END');
+                'CASE WHEN jsonb_typeof(to_jsonb(l.raw)) = ''object'' THEN to_jsonb(l.raw) - '
+                || quote_literal(known::text) || '::text[] ELSE ''{}''::jsonb END');
         ELSIF base = 'trips' AND 'raw' = ANY (has_col) THEN
             overrides := jsonb_build_object('raw', 'COALESCE(to_jsonb(l.raw), ''{}''::jsonb)');
         ELSIF base = 'routes' AND 'points' = ANY (has_col) THEN

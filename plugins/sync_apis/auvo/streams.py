@@ -2,9 +2,10 @@
 
 A stream names its list endpoint, its key, how it is kept current (``Mode``) and the typed
 columns it keeps next to ``raw``. ``sync.py`` runs one generic loop over these; adding an
-entity means adding a row here and a table in ``include/sql/auvo/``, nothing else.
+entity means a row here and a table in ``include/sql/auvo/``, and nothing else in the library
+(the tests and the sandbox: docs/architecture.md, "Adding an Auvo entity").
 
-Column names are the snake_case of the API field (warehouse contract in docs/design.md). A
+Column names are the snake_case of the API field (the warehouse contract: README, "What is synced"). A
 column lists the API names it may come under, most common first, because the API drifts
 between spellings (``userID``/``userId``, ``description``/``name``; auvo-api.md §6.3 item 4).
 A dotted name reads a nested field (``basePoint.latitude``).
@@ -23,7 +24,7 @@ Kind = Literal["bigint", "int", "text", "bool", "float", "numeric", "money", "ti
 
 
 class Mode(StrEnum):
-    """How a stream is kept current (docs/design.md, warehouse contract)."""
+    """How a stream is kept current (the warehouse contract: README, "What is synced")."""
 
     TASKS = "tasks"  # the run's day by taskDate + dateLastUpdate in the run's window + deletions
     UPDATED_SINCE = "updated_since"  # dateLastUpdate watermark with overlap

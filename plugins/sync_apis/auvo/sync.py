@@ -4,7 +4,7 @@ One stream task = one ``open_load`` transaction: pages are parsed and COPYed int
 table as they arrive, merged once, then bookkeeping (watermark, deletions, the sync_runs row)
 commits with the data. A kill at any point leaves the warehouse as it was; a re-run converges.
 
-What a run loads for its local day D = [start, end) (docs/design.md, warehouse contract):
+What a run loads for its local day D = [start, end) (the warehouse contract: README, "What is synced"):
 
 - ``tasks``: every task whose ``taskDate`` is in D; every task with ``dateLastUpdate`` in
   [start - overlap, end) and a ``taskDate`` in the bounded range around D (``task_range.py``:

@@ -8,9 +8,9 @@ day) rejects the record when it is missing or unreadable. The stream's builder r
 *by column name*; ``Stream.row`` turns it into the COPY tuple in one place, with one C-level
 ``itemgetter`` call (e-Track sends ~1.5 M positions a day: no per-column Python there).
 
-Adding an e-Track field: its ``Column`` here and its column in ``include/sql/e_track/`` (a new
-numbered file), nothing else. ``tests/unit/test_stream_columns.py`` compares this table with the
-DDL.
+Adding an e-Track field: its ``Column`` here and its column in ``include/sql/e_track/002_tables.sql``
+(a guarded ``ALTER TABLE``: docs/architecture.md, "Adding an e-Track field"), nothing else.
+``tests/unit/test_stream_columns.py`` compares this table with the DDL.
 """
 
 from __future__ import annotations
@@ -71,6 +71,11 @@ class Stream:
     def all_columns(self) -> tuple[str, ...]:
         """The column names, in COPY order."""
         return tuple(c.name for c in self.columns)
+
+    @cached_property
+    def fields(self) -> frozenset[str]:
+        """The record fields its columns read (all but ``extra``, ``raw`` and ``added``)."""
+        return frozenset(c.name for c in self.columns if c.kind not in ("extra", "raw", "added"))
 
     @cached_property
     def build(self) -> Callable[..., dict[str, Any]]:
@@ -156,8 +161,9 @@ POSITIONS = Stream(
         Column("extra", "extra"),
         Column("origin", "added"),
     ),
-    # The vehicle's, kept in terminals: not "unknown fields" for ``extra``.
-    ignored_fields=frozenset({"descricao", "frota"}),
+    # The vehicle's fields, kept in terminals: not "unknown fields" for ``extra``. The legacy
+    # adoption (include/sql/e_track/003_adopt_legacy_rows.sql) reads the same two tables' columns.
+    ignored_fields=TERMINALS.fields,
 )
 
 TRIPS = Stream(
