@@ -94,6 +94,21 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         browser.quit()
 
 
+# Each map label: its text, whether it shows, and its box on the screen.
+LABEL_BOXES = """
+return [...document.querySelectorAll('#map .leaflet-tooltip')].map((el) => {
+  const r = el.getBoundingClientRect();
+  return {text: el.textContent, shown: getComputedStyle(el).visibility !== 'hidden',
+          box: [r.left, r.top, r.right, r.bottom]};
+});
+"""
+
+
+def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    (al, at, ar, ab), (bl, bt, br, bb) = a["box"], b["box"]
+    return al < br and bl < ar and at < bb and bt < ab
+
+
 def _wait(condition: Any, timeout: float = 30, what: str = "") -> Any:
     deadline = time.monotonic() + timeout
     last: Exception | None = None
@@ -142,6 +157,7 @@ def _open_in_shell(driver: Any, base: str, path: str) -> None:
 def test_a_user_logs_in_and_sees_the_warehouse(
     server: ApiServerOnly, driver: Any, loaded_warehouse: Any
 ) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
     wh = loaded_warehouse
@@ -240,7 +256,35 @@ def test_a_user_logs_in_and_sees_the_warehouse(
     side = driver.find_element(By.CSS_SELECTOR, ".side")
     widths = driver.execute_script("return [arguments[0].scrollWidth, arguments[0].clientWidth]", side)
     assert widths[0] <= widths[1], f"the fleet list is {widths[0]} px wide in a {widths[1]} px panel"
+    # Every vehicle on the map has its label; where labels would cover each other, only one shows.
+    labels = driver.execute_script(LABEL_BOXES)
+    assert sorted(label["text"] for label in labels) == sorted(p for p, has in terminals if has)
+    shown = [label for label in labels if label["shown"]]
+    covered = [(a["text"], b["text"]) for i, a in enumerate(shown) for b in shown[i + 1 :] if _overlap(a, b)]
+    assert shown and covered == [], f"labels drawn over each other: {covered}"
     _shot(driver, "06-fleet-now")
+    # A hidden label shows while its marker is hovered (the marker sits just left of its label),
+    # and the one it would cover steps aside meanwhile.
+    _into_plugin_frame(driver, "/sync-apis/")
+    the_map = driver.find_element(By.ID, "map")
+    m_left, m_top, m_right, m_bottom = driver.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]", the_map
+    )
+    # The sandbox's fleet has two vehicles close enough (BYF9M59, SGJ5774) for this to be tested.
+    hidden = next(label for label in labels if not label["shown"])
+    left, top, _, bottom = hidden["box"]
+    # Selenium offsets are from the element's centre.
+    x, y = left - 10 - (m_left + m_right) / 2, (top + bottom) / 2 - (m_top + m_bottom) / 2
+    ActionChains(driver).move_to_element_with_offset(the_map, int(x), int(y)).perform()
+    _wait(
+        lambda: {b["text"]: b["shown"] for b in driver.execute_script(LABEL_BOXES)}[hidden["text"]],
+        timeout=5,
+        what=f"the label {hidden['text']} on hover",
+    )
+    shown = [label for label in driver.execute_script(LABEL_BOXES) if label["shown"]]
+    covered = [(a["text"], b["text"]) for i, a in enumerate(shown) for b in shown[i + 1 :] if _overlap(a, b)]
+    assert covered == [], f"labels drawn over each other while {hidden['text']} is hovered: {covered}"
+    _shot(driver, "06b-fleet-now-hover")
 
     # 7. Auvo day: the day's task ids, then one task's page through its link.
     _open_in_shell(driver, base, f"/sync-apis/auvo?day={wh.day.isoformat()}")
