@@ -15,7 +15,6 @@ caller's ``AIRFLOW*`` variables.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import time
 from typing import ClassVar
@@ -67,11 +66,6 @@ class BenchStack(AirflowStack):
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             **self.extra_env,
         }
-
-    def __exit__(self, exc_type: object, *exc: object) -> None:
-        self.stop()
-        if exc_type is None:  # on failure the services' logs stay for a look
-            shutil.rmtree(self.home, ignore_errors=True)
 
     def wait_for_run(self, dag_id: str, timeout: float) -> tuple[str, str]:
         """Until the DAG's only run has finished: its (run_id, state)."""

@@ -11,7 +11,6 @@ it shows with SQL. Screenshots go to ``test-artifacts/browser/`` (git-ignored).
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -50,8 +49,10 @@ class ApiServerOnly(AirflowStack):
 
 
 @pytest.fixture(scope="module")
-def server(pg_server: PgUrl, airflow_db: PgUrl, loaded_warehouse: Any) -> Iterator[ApiServerOnly]:
-    home = Path(tempfile.mkdtemp(prefix="sync-apis-browser-auth-"))
+def server(
+    pg_server: PgUrl, airflow_db: PgUrl, loaded_warehouse: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiServerOnly]:
+    home = tmp_path_factory.mktemp("browser-auth")
     passwords = home / "passwords.json"
     passwords.write_text(json.dumps({USER: PASSWORD}))
     env = {

@@ -8,7 +8,9 @@ without importing a conftest; importing it again only returns the same module.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +24,7 @@ PG_SERVER = server_url()
 META_DB = PG_SERVER.with_db(f"sync_apis_test_meta_{os.getpid()}")
 """The session's Airflow metadata database (created and migrated by the ``airflow_db`` fixture)."""
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="sync-apis-airflow-"))
+atexit.register(shutil.rmtree, AIRFLOW_HOME, ignore_errors=True)  # logs of dag.test() runs only
 
 AIRFLOW_ENV = {
     "AIRFLOW_HOME": str(AIRFLOW_HOME),

@@ -15,8 +15,10 @@ with Airflow's own scheduling settings (``TUNING``, ``PRELOAD_TASK_LIBRARIES``).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -186,8 +188,12 @@ class AirflowStack:
             self.stop()
             raise
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         self.stop()
+        if exc_type is None:
+            # The logs stay for the rest of the process (an assertion after the block prints
+            # them when it fails), then go; a stack whose block failed keeps them for a look.
+            atexit.register(shutil.rmtree, self.home, ignore_errors=True)
 
     # -- helpers -----------------------------------------------------------------------------
 
