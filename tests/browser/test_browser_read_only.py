@@ -125,3 +125,18 @@ def test_the_reader_connection_is_used_when_the_operator_provides_it(
         with browser_db.read_only() as conn:
             assert conn.execute("SELECT session_user, current_user").fetchone() == (login, "sync_apis_reader")
             assert conn.execute("SELECT count(*) FROM auvo.users").fetchone()[0] > 0
+
+
+def test_the_warehouse_connection_renamed_by_the_variable_is_the_one_used(
+    browser_db: Any, loaded_warehouse: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installation whose warehouse connection has another id names it in the Variable the
+    tasks read (README, Configuration); the browser falls back to that one too."""
+    monkeypatch.delenv("AIRFLOW_CONN_SYNC_APIS_DB")
+    monkeypatch.setenv("AIRFLOW_CONN_COMPANY_DWH", loaded_warehouse.url.airflow_conn_json())
+    with pytest.raises(LookupError, match="'sync_apis_db'"):
+        browser_db.connect_kwargs()
+    monkeypatch.setenv("AIRFLOW_VAR_SYNC_APIS_SYNC_APIS_DB_CONN_ID", "company_dwh")
+    with browser_db.read_only() as conn:
+        assert conn.execute("SELECT current_user").fetchone() == ("sync_apis_reader",)
+        assert conn.execute("SELECT count(*) FROM auvo.users").fetchone()[0] > 0

@@ -2,7 +2,8 @@
 
 Which connection: the Airflow connection ``[sync_apis] browser_conn_id`` (default
 ``sync_apis_reader_db``, meant for a login that only holds ``sync_apis_reader``) when it exists,
-otherwise the warehouse connection ``sync_apis_db``. In both cases every transaction is
+otherwise the tasks' warehouse connection (``sync_apis_db``, or the id the Variable
+``sync_apis_sync_apis_db_conn_id`` names: ``sync_apis.config``). In both cases every transaction is
 ``READ ONLY`` with a ``statement_timeout``, and switches to the ``sync_apis_reader`` role (SELECT
 only, created by include/sql/sync_meta/002_reader_role.sql) when the login may — so even the
 warehouse's owner login reads with no write privilege at all.
@@ -17,12 +18,12 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from sync_apis.config import server_conn_id
 from sync_apis.localday import LOCAL_TZ_NAME
 from sync_apis.sql_files import query
 
 READER_ROLE = "sync_apis_reader"
 DEFAULT_READER_CONN_ID = "sync_apis_reader_db"
-WAREHOUSE_CONN_ID = "sync_apis_db"
 DEFAULT_STATEMENT_TIMEOUT_MS = 5000
 
 
@@ -41,7 +42,8 @@ def connect_kwargs() -> dict[str, Any]:
     from airflow.exceptions import AirflowNotFoundException
     from airflow.models.connection import Connection
 
-    for conn_id in (_setting("browser_conn_id", DEFAULT_READER_CONN_ID), WAREHOUSE_CONN_ID):
+    candidates = (_setting("browser_conn_id", DEFAULT_READER_CONN_ID), server_conn_id("sync_apis_db"))
+    for conn_id in candidates:
         try:
             c = Connection.get_connection_from_secrets(conn_id)
         except AirflowNotFoundException:
@@ -55,9 +57,7 @@ def connect_kwargs() -> dict[str, Any]:
             if key in c.extra_dejson:
                 kwargs[key] = c.extra_dejson[key]
         return {k: v for k, v in kwargs.items() if v is not None}
-    raise LookupError(
-        f"no Airflow connection {DEFAULT_READER_CONN_ID!r} or {WAREHOUSE_CONN_ID!r} for the data browser"
-    )
+    raise LookupError(f"no Airflow connection {candidates[0]!r} or {candidates[1]!r} for the data browser")
 
 
 @contextmanager
