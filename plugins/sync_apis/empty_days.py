@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sync_apis.sql_files import query
+
 CONFIG_SECTION = "sync_apis"
 BASELINE_DAYS = 7
 # How far the readers look for comparable days/runs (rows fetched, not days of the calendar).
@@ -206,14 +208,7 @@ def synced_days(conn: Any, source: str, stream: str, day: date) -> dict[date, in
     excluded). Runs recorded before ``day_rows`` existed are ignored."""
     with conn.cursor() as cur:
         cur.execute(
-            """
-            SELECT day, day_rows FROM (
-                SELECT DISTINCT ON (day) day, day_rows FROM sync_meta.sync_runs
-                 WHERE source = %(source)s AND stream = %(stream)s AND status = 'success'
-                   AND day IS NOT NULL AND day <> %(day)s AND day_rows IS NOT NULL
-                 ORDER BY day, finished_at DESC
-            ) latest ORDER BY abs(day - %(day)s), day LIMIT %(limit)s
-            """,
+            query("sync_meta/synced_days_near"),
             {"source": source, "stream": stream, "day": day, "limit": NEAREST_LIMIT},
         )
         return {row[0]: int(row[1]) for row in cur.fetchall()}
@@ -223,13 +218,8 @@ def recent_runs(conn: Any, source: str, stream: str, run_id: str) -> list[int]:
     """``day_rows`` of the stream's last successful runs (newest first), this run excluded."""
     with conn.cursor() as cur:
         cur.execute(
-            """
-            SELECT day_rows FROM sync_meta.sync_runs
-             WHERE source = %s AND stream = %s AND status = 'success' AND run_id <> %s
-               AND day_rows IS NOT NULL
-             ORDER BY finished_at DESC LIMIT %s
-            """,
-            (source, stream, run_id, BASELINE_DAYS),
+            query("sync_meta/recent_run_rows"),
+            {"source": source, "stream": stream, "run_id": run_id, "limit": BASELINE_DAYS},
         )
         return [int(row[0]) for row in cur.fetchall()]
 

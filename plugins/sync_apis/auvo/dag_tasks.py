@@ -81,4 +81,5 @@ def sync_stream_task(context: Any, stream_name: str, logger: Any = log) -> str:
         result = sync_stream(conn, hook, stream_name, window, run, logger, configured_thresholds())
     finally:
         conn.close()
+        hook.close()
     return result.line()
