@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 
 from bench.server import bench_server
+from sync_apis import LOCAL_TZ_NAME
 from sync_apis.sql_files import sql_files
 from sync_apis.warehouse import run_schema_files
 from tests.support.pg import create_database, drop_database
@@ -51,27 +52,27 @@ def _populate(conn: psycopg.Connection[Any], vehicles: int) -> None:
         INSERT INTO e_track.positions (placa, data_transmissao, latitude, longitude, velocidade, ignicao,
                                        logradouro, odometro)
         SELECT format('BEN%%s', lpad(v::text, 4, '0')),
-               (%(day)s::date)::timestamp AT TIME ZONE 'America/Sao_Paulo' + k * interval '57 seconds',
+               (%(day)s::date)::timestamp AT TIME ZONE %(zone)s + k * interval '57 seconds',
                -23.5 + v / 10000.0 + k / 100000.0, -46.6 - v / 10000.0 + sin(k / 50.0) / 1000.0,
                CASE WHEN k < 100 OR k > %(per)s - 100 THEN 0 ELSE (k * 7 + v) %% 110 END,
                NOT (k < 100 OR k > %(per)s - 100),
                format('Rua %%s, %%s - São Paulo - SP', v %% 97, k), 100000 + k * 0.9
         FROM generate_series(1, %(n)s) v, generate_series(0, %(per)s - 1) k
         """,
-        {"day": DAY, "n": vehicles, "per": FIXES_PER_VEHICLE},
+        {"day": DAY, "n": vehicles, "per": FIXES_PER_VEHICLE, "zone": LOCAL_TZ_NAME},
     )
     conn.execute(
         """
         INSERT INTO e_track.trips (placa, data_inicio_conducao, data_fim_conducao, duracao_conducao,
                                    distancia_conducao)
         SELECT format('BEN%%s', lpad(v::text, 4, '0')),
-               (%(day)s::date)::timestamp AT TIME ZONE 'America/Sao_Paulo' + interval '2 hours' * t,
-               (%(day)s::date)::timestamp AT TIME ZONE 'America/Sao_Paulo' + interval '2 hours' * t
+               (%(day)s::date)::timestamp AT TIME ZONE %(zone)s + interval '2 hours' * t,
+               (%(day)s::date)::timestamp AT TIME ZONE %(zone)s + interval '2 hours' * t
                    + interval '80 minutes',
                interval '80 minutes', 30
         FROM generate_series(1, %(n)s) v, generate_series(1, 8) t
         """,
-        {"day": DAY, "n": vehicles},
+        {"day": DAY, "n": vehicles, "zone": LOCAL_TZ_NAME},
     )
     conn.execute(
         """
