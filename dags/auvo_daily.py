@@ -12,7 +12,8 @@ Loads **one local calendar day** (America/Sao_Paulo) per run: the 01:05 run load
 
 **Params**: `streams` (empty = all), `overlap_minutes`, `api_budget_per_minute`, `backoff_base_s`,
 `max_attempts`, `read_timeout_s`, `task_days_back` / `task_days_ahead` / `task_window_days`,
-`max_orphan_ratio`. Schedule: `[sync_apis] auvo_daily_run_at`; switch off by pausing the DAG.
+`max_orphan_ratio`. Schedule: `[sync_apis] auvo_daily_run_at`; `auvo_daily_enabled = False` or
+pausing switches it off.
 Connections: `auvo_api`, `sync_apis_db`. Full description: `docs/dags/auvo_daily.md`.
 """
 
@@ -20,36 +21,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import DAG, AssetAlias, get_current_context, task
+from airflow.sdk import AssetAlias, get_current_context, task
 
 from sync_apis.auvo.checks import ORPHANS_FILE, day_totals_sql, keys_sql
 from sync_apis.auvo.dag_params import dag_params
 from sync_apis.auvo.streams import STREAM_PARALLELISM
-from sync_apis.dag_defaults import DEFAULT_ARGS, MACROS, START_DATE, ParamCheck, daily_timetable, table_asset
-from sync_apis.sql_files import SQL_DIR
+from sync_apis.dag_defaults import ParamCheck, daily_dag, schema_sync_meta, table_asset
 
 DAG_ID = "auvo_daily"
 ALIAS = AssetAlias("auvo_tables")
 
-with DAG(
-    dag_id=DAG_ID,
+with daily_dag(
+    DAG_ID,
     description="Auvo entities, tasks and expenses for one local day",
-    schedule=daily_timetable(DAG_ID),
-    start_date=START_DATE,
-    catchup=False,
-    default_args=DEFAULT_ARGS,
-    tags=["sync-apis", "auvo"],
+    tag="auvo",
     doc_md=__doc__,
-    template_searchpath=[str(SQL_DIR)],
-    user_defined_macros=MACROS,
     params=dag_params(),
 ) as dag:
-
-    @task
-    def schema_sync_meta() -> str:
-        from sync_apis.dag_tasks import apply_schema
-
-        return apply_schema(get_current_context(), "sync_meta")
 
     @task
     def schema_auvo() -> str:

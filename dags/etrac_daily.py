@@ -20,39 +20,25 @@ Full description: `docs/dags/etrac_daily.md`.
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, chain, conf, get_current_context, task
+from airflow.sdk import chain, conf, get_current_context, task
 
-from sync_apis.dag_defaults import DEFAULT_ARGS, MACROS, START_DATE, ParamCheck, daily_timetable, table_asset
+from sync_apis.dag_defaults import ParamCheck, daily_dag, schema_sync_meta, table_asset
 from sync_apis.etrac.checks import CHECK_FILES
 from sync_apis.etrac.dag_params import dag_params
-from sync_apis.sql_files import SQL_DIR
 
 DAG_ID = "etrac_daily"
 TABLE_ASSETS = [table_asset("e_track", table) for table in ("terminals", "positions", "trips", "routes")]
-ENABLED = conf.getboolean("sync_apis", f"{DAG_ID}_enabled", fallback=True)
 API_POOL = conf.get("sync_apis", "etrac_pool", fallback="default_pool")
 API_PARALLELISM = conf.getint("sync_apis", "etrac_api_parallelism", fallback=4)
 
-with DAG(
-    dag_id=DAG_ID,
+with daily_dag(
+    DAG_ID,
     description="e-Track positions, GPS history, trips and routes for one local day",
-    schedule=daily_timetable(DAG_ID) if ENABLED else None,
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=3,
-    default_args=DEFAULT_ARGS,
-    tags=["sync-apis", "e-track"],
+    tag="e-track",
     doc_md=__doc__,
-    template_searchpath=[str(SQL_DIR)],
-    user_defined_macros=MACROS,
     params=dag_params(),
+    max_active_runs=3,
 ) as dag:
-
-    @task
-    def schema_sync_meta() -> str:
-        from sync_apis.dag_tasks import apply_schema
-
-        return apply_schema(get_current_context(), "sync_meta")
 
     @task
     def schema_e_track() -> str:

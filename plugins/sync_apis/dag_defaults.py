@@ -14,7 +14,7 @@ from typing import Any
 
 import pendulum
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator
-from airflow.sdk import Asset, Param
+from airflow.sdk import DAG, Asset, Param, get_current_context, task
 from jinja2 import pass_context
 
 from sync_apis import LOCAL_TZ_NAME
@@ -22,6 +22,7 @@ from sync_apis.alerts import on_task_failure
 from sync_apis.config import WAREHOUSE_CONN_TEMPLATE
 from sync_apis.localday import day_bounds
 from sync_apis.run_day import run_day
+from sync_apis.sql_files import SQL_DIR
 from sync_apis.timetable import LocalDayTimetable
 
 OWNER = "sync-apis"
@@ -62,6 +63,36 @@ def run_at_for(dag_id: str) -> str:
 
 def daily_timetable(dag_id: str) -> LocalDayTimetable:
     return LocalDayTimetable(run_at=run_at_for(dag_id), timezone=LOCAL_TZ_NAME)
+
+
+def daily_dag(dag_id: str, *, description: str, tag: str, doc_md: str | None, **extra: Any) -> DAG:
+    """A sync DAG: one local day per run, due daily at ``[sync_apis] <dag_id>_run_at``; with
+    ``<dag_id>_enabled = False`` it has no schedule (manual runs and backfills still work).
+    ``extra``: the source's own DAG arguments (its Params, ``max_active_runs``)."""
+    from airflow.sdk import conf
+
+    enabled = conf.getboolean(CONFIG_SECTION, f"{dag_id}_enabled", fallback=True)
+    return DAG(
+        dag_id=dag_id,
+        description=description,
+        schedule=daily_timetable(dag_id) if enabled else None,
+        start_date=START_DATE,
+        catchup=False,
+        default_args=DEFAULT_ARGS,
+        tags=[OWNER, tag],
+        doc_md=doc_md,
+        template_searchpath=[str(SQL_DIR)],
+        user_defined_macros=MACROS,
+        **extra,
+    )
+
+
+@task
+def schema_sync_meta() -> str:
+    """Both DAGs' first task: the bookkeeping schema (``include/sql/sync_meta/``)."""
+    from sync_apis.dag_tasks import apply_schema
+
+    return apply_schema(get_current_context(), "sync_meta")
 
 
 @dataclass(frozen=True)

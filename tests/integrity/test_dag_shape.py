@@ -33,6 +33,24 @@ def test_schema_tasks_come_first_and_are_python_tasks(dagbag: Any, dag_id: str) 
     assert schema_tasks == {first.task_id, second.task_id}
 
 
+@pytest.mark.parametrize("dag_id", sorted(SCHEMAS))
+def test_the_enabled_switch_takes_away_the_schedule_only(
+    dagbag: Any, dag_id: str, airflow_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``[sync_apis] <dag_id>_enabled = False``: no scheduled runs, the DAG otherwise unchanged."""
+    from tests.support.airflow_env import load_dagbag
+
+    assert type(dagbag.get_dag(dag_id).timetable).__name__ == "LocalDayTimetable"
+    monkeypatch.setenv(f"AIRFLOW__SYNC_APIS__{dag_id.upper()}_ENABLED", "False")
+    off, on = load_dagbag().get_dag(dag_id), dagbag.get_dag(dag_id)
+    assert type(off.timetable).__name__ == "NullTimetable"
+    assert (off.task_ids, off.params.dump(), off.max_active_runs) == (
+        on.task_ids,
+        on.params.dump(),
+        on.max_active_runs,
+    )
+
+
 def test_both_dags_take_the_same_retry_params_with_their_hooks_defaults(dagbag: Any) -> None:
     """The retry Params are the same three in both DAGs; each default is its hook's own policy,
     and the seams (tests/support/seams.py) run with the DAG's Param defaults."""
