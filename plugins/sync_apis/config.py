@@ -15,11 +15,11 @@ from typing import Literal
 ConnName = Literal["auvo_api", "etrac_api", "sync_apis_db"]
 
 
-# Operators' conn_id fields are templated: the Variable is read when the task runs, not at parse time.
 def variable_name(name: ConnName) -> str:
     return f"sync_apis_{name}_conn_id"
 
 
+# Operators' conn_id fields are templated: the Variable is read when the task runs, not at parse time.
 WAREHOUSE_CONN_TEMPLATE = f"{{{{ var.value.get('{variable_name('sync_apis_db')}', 'sync_apis_db') }}}}"
 
 

@@ -51,7 +51,7 @@ from typing import Any
 
 from sync_apis import LOCAL_TZ
 
-__all__ = ["AUVO", "ETRAC", "ValueRules", "is_zero_date"]
+__all__ = ["AUVO", "ETRAC", "ValueRules", "fast_timestamp", "is_zero_date", "plain_decimal"]
 
 # --------------------------------------------------------------------------- flags
 

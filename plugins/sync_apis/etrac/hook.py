@@ -29,6 +29,7 @@ from typing import Any
 import requests
 from airflow.providers.http.hooks.http import HttpHook
 
+from sync_apis.etrac import streams
 from sync_apis.etrac.parse import api_date, api_trip_date, envelope_problem, error_message, records_of
 from sync_apis.http import (
     ANY_JSON,
@@ -42,9 +43,8 @@ from sync_apis.http import (
     mask_secret,
 )
 
-LATEST = "ultimas-posicoes"
-HISTORY = "ultimasposicoesterminal"
-TRIPS = "resumoviagens"
+# Where each stream is read from is the stream table's to say (etrac/streams.py).
+LATEST, HISTORY, TRIPS = streams.TERMINALS.endpoint, streams.POSITIONS.endpoint, streams.TRIPS.endpoint
 # e-Track documents neither timeouts nor a rate limit: HttpPolicy's defaults (60 s to answer,
 # retries from 1 s, doubling). The DAG's retry Params override them per run.
 DEFAULT_POLICY = HttpPolicy()
