@@ -105,9 +105,16 @@ return [...document.querySelectorAll('#map .leaflet-tooltip')].map((el) => {
 """
 
 
-def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    (al, at, ar, ab), (bl, bt, br, bb) = a["box"], b["box"]
-    return al < br and bl < ar and at < bb and bt < ab
+def _covered(labels: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The pairs of shown labels whose boxes overlap."""
+    shown = [label for label in labels if label["shown"]]
+    return [
+        (a["text"], b["text"])
+        for i, a in enumerate(shown)
+        for b in shown[i + 1 :]
+        if a["box"][0] < b["box"][2] and b["box"][0] < a["box"][2]
+        and a["box"][1] < b["box"][3] and b["box"][1] < a["box"][3]
+    ]  # fmt: skip
 
 
 def _wait(condition: Any, timeout: float = 30, what: str = "") -> Any:
@@ -260,9 +267,9 @@ def test_a_user_logs_in_and_sees_the_warehouse(
     # Every vehicle on the map has its label; where labels would cover each other, only one shows.
     labels = driver.execute_script(LABEL_BOXES)
     assert sorted(label["text"] for label in labels) == sorted(p for p, has in terminals if has)
-    shown = [label for label in labels if label["shown"]]
-    covered = [(a["text"], b["text"]) for i, a in enumerate(shown) for b in shown[i + 1 :] if _overlap(a, b)]
-    assert shown and covered == [], f"labels drawn over each other: {covered}"
+    assert any(label["shown"] for label in labels)
+    covered = _covered(labels)
+    assert covered == [], f"labels drawn over each other: {covered}"
     _shot(driver, "06-fleet-now")
     # A hidden label shows while its marker is hovered (the marker sits just left of its label),
     # and the one it would cover steps aside meanwhile.
@@ -282,8 +289,7 @@ def test_a_user_logs_in_and_sees_the_warehouse(
         timeout=5,
         what=f"the label {hidden['text']} on hover",
     )
-    shown = [label for label in driver.execute_script(LABEL_BOXES) if label["shown"]]
-    covered = [(a["text"], b["text"]) for i, a in enumerate(shown) for b in shown[i + 1 :] if _overlap(a, b)]
+    covered = _covered(driver.execute_script(LABEL_BOXES))
     assert covered == [], f"labels drawn over each other while {hidden['text']} is hovered: {covered}"
     _shot(driver, "06b-fleet-now-hover")
 

@@ -151,7 +151,7 @@ def assert_matches_truth(
             assert live == truth, "expenses"
         else:
             assert stream.mode is Mode.SNAPSHOT
-            kind = sandbox_kind(name)
+            kind = sandbox_kind(stream)
             key_field = sandbox_key_field(kind)
             live = dict(e.q(f"SELECT {stream.key.name}, raw FROM auvo.{name} WHERE deleted_at IS NULL"))
             truth = {

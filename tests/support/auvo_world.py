@@ -25,11 +25,10 @@ FAST = {
 BACKFILL_STREAMS = ["users", "task_types", "customers", "expenses", "tasks"]
 
 
-def sandbox_kind(table: str) -> str:
-    """The sandbox's kind of one of our Auvo tables: the API's path segment, the camelCase of the
-    table name (task_types -> taskTypes), so a new entity needs no entry here."""
-    first, *rest = table.split("_")
-    return first + "".join(word.title() for word in rest)
+def sandbox_kind(stream: Any) -> str:
+    """The sandbox's kind of a stream: the path segment the client asks for (``taskTypes/`` ->
+    ``taskTypes``), so a new entity needs no entry here."""
+    return str(stream.path).rstrip("/")
 
 
 def live_tasks_on(conn: psycopg.Connection, day: date) -> dict[int, Any]:
@@ -64,7 +63,7 @@ def assert_snapshots_match(conn: psycopg.Connection, world: Any) -> None:
     for s in STREAMS:
         if s.mode is not Mode.SNAPSHOT:
             continue
-        kind = sandbox_kind(s.name)
+        kind = sandbox_kind(s)
         key_field = sandbox_key_field(kind)
         live = dict(
             conn.execute(f"SELECT {s.key.name}, raw FROM auvo.{s.name} WHERE deleted_at IS NULL").fetchall()

@@ -74,8 +74,8 @@ class Stream:
 
     @cached_property
     def fields(self) -> frozenset[str]:
-        """The record fields its columns read (all but ``extra``, ``raw`` and ``added``)."""
-        return frozenset(c.name for c in self.columns if c.kind not in ("extra", "raw", "added"))
+        """The record fields its columns read (all but the ``parse.NOT_READ`` kinds)."""
+        return frozenset(c.name for c in self.columns if c.kind not in parse.NOT_READ)
 
     @cached_property
     def build(self) -> Callable[..., dict[str, Any]]:
