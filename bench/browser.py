@@ -2,7 +2,7 @@
 
 Builds a warehouse with the project's schema files, ``vehicles`` x 1,500 fixes of one day in
 ``e_track.positions`` (1.5 M rows by default), routes computed by the loader's own
-``compute_routes``, trips and 30 days of ``sync_meta.sync_runs``; then times, through the
+``load_routes``, trips and 30 days of ``sync_meta.sync_runs``; then times, through the
 browser's read-only session, what each page asks the database for:
 
 - overview: ``health.stream_health``
@@ -99,7 +99,8 @@ def _median_ms(fn: Callable[[], Any], runs: int = 7) -> float:
 
 def main(vehicles: int = 1000) -> None:
     from sync_apis.browser import catalog, db, health, query, vehicle
-    from sync_apis.etrac.routes import compute_routes
+    from sync_apis.etrac.sync import load_routes
+    from sync_apis.warehouse import RunInfo
 
     server = bench_server()
     wh = create_database(server, "sync_apis_bench_browser")
@@ -109,7 +110,7 @@ def main(vehicles: int = 1000) -> None:
             started = time.perf_counter()
             with conn.transaction():
                 _populate(conn, vehicles)
-                compute_routes(conn, DAY)
+            load_routes(conn, RunInfo("e_track", "routes", DAY, "bench", "etrac_daily", "routes"), DAY)
             conn.execute("ANALYZE")
             n = conn.execute("SELECT count(*) FROM e_track.positions").fetchone()[0]  # type: ignore[index]
             print(

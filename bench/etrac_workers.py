@@ -60,7 +60,8 @@ def ours(
         return EtracHook("etrac_api", policy=HttpPolicy(requests_per_minute=requests_per_minute))
 
     started = time.perf_counter()
-    with psycopg.connect(db_url) as conn:
+    # Autocommit, as warehouse_connection() hands out: the plan's read between two loads.
+    with psycopg.connect(db_url, autocommit=True) as conn:
         if plates is None:
             latest = hook()
             sync.load_latest(conn, latest, run("latest", "latest"))

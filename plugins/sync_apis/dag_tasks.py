@@ -41,7 +41,6 @@ def apply_schema(context: Any, folder: str, logger: Any = log) -> str:
 
     conn = warehouse_connection()
     try:
-        conn.autocommit = True
         applied = run_schema_files(conn, sql_files(folder))
     finally:
         conn.close()

@@ -29,9 +29,10 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sync_apis.sql_files import query
+if TYPE_CHECKING:
+    from sync_apis.warehouse import Load
 
 CONFIG_SECTION = "sync_apis"
 BASELINE_DAYS = 7
@@ -203,25 +204,17 @@ def judge(
 # --------------------------------------------------------------------------- history readers
 
 
-def synced_days(conn: Any, source: str, stream: str, day: date) -> dict[date, int]:
+def synced_days(load: Load, source: str, stream: str, day: date) -> dict[date, int]:
     """``day_rows`` of the stream's latest successful run of each day near ``day`` (``day`` itself
-    excluded). Runs recorded before ``day_rows`` existed are ignored."""
-    with conn.cursor() as cur:
-        cur.execute(
-            query("sync_meta/synced_days_near"),
-            {"source": source, "stream": stream, "day": day, "limit": NEAREST_LIMIT},
-        )
-        return {row[0]: int(row[1]) for row in cur.fetchall()}
+    excluded), read in the load's transaction. Runs recorded before ``day_rows`` existed are ignored."""
+    params = {"source": source, "stream": stream, "day": day, "limit": NEAREST_LIMIT}
+    return {synced: int(n) for synced, n in load.query("sync_meta/synced_days_near", params)}
 
 
-def recent_runs(conn: Any, source: str, stream: str, run_id: str) -> list[int]:
+def recent_runs(load: Load, source: str, stream: str, run_id: str) -> list[int]:
     """``day_rows`` of the stream's last successful runs (newest first), this run excluded."""
-    with conn.cursor() as cur:
-        cur.execute(
-            query("sync_meta/recent_run_rows"),
-            {"source": source, "stream": stream, "run_id": run_id, "limit": BASELINE_DAYS},
-        )
-        return [int(row[0]) for row in cur.fetchall()]
+    params = {"source": source, "stream": stream, "run_id": run_id, "limit": BASELINE_DAYS}
+    return [int(n) for (n,) in load.query("sync_meta/recent_run_rows", params)]
 
 
 # --------------------------------------------------------------------------- announcing

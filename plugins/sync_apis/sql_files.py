@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "include" / "sql"
 
@@ -31,3 +32,15 @@ def query(name: str) -> str:
 @cache
 def _read(name: str) -> str:
     return (SQL_DIR / "queries" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def statement(name: str, **parts: Any) -> Any:
+    """``query(name)`` as a ``psycopg.sql.Composable``: its ``{placeholders}`` filled with ``parts``
+    (identifiers and fragments composed with ``psycopg.sql``), its values left bound
+    (``%(name)s``). Without ``parts`` the text is taken as it is, so a file without placeholders
+    may hold literal braces (jsonb, arrays). Composable either way, so a file that is an
+    expression can go into another statement."""
+    from psycopg import sql
+
+    text = sql.SQL(query(name))
+    return text.format(**parts) if parts else text

@@ -33,7 +33,7 @@ from psycopg import postgres, sql
 from psycopg.abc import Buffer
 from psycopg.types.string import StrBinaryDumper
 
-from sync_apis.sql_files import SQL_DIR
+from sync_apis.sql_files import SQL_DIR, statement
 
 _log = logging.getLogger(__name__)
 
@@ -104,14 +104,14 @@ class Table:
         """
         if self.version_column is None:
             return sql.SQL("true")
-        new, old = (
-            sql.SQL("{}.{}").format(sql.SQL(a), sql.Identifier(self.version_column))
-            for a in ("EXCLUDED", "t")
-        )
+        stamp = sql.Identifier(self.version_column)
         tie = sql.SQL("EXCLUDED.synced_at >= t.synced_at") if self.synced_at else sql.SQL("true")
-        return sql.SQL(
-            "({old} IS NULL OR ({new} IS NOT NULL AND ({new} > {old} OR ({new} = {old} AND {tie}))))"
-        ).format(new=new, old=old, tie=tie)
+        return statement(
+            "warehouse/not_older",
+            new=sql.SQL("EXCLUDED.{}").format(stamp),
+            old=sql.SQL("t.{}").format(stamp),
+            tie=tie,
+        )
 
 
 @dataclass
@@ -235,6 +235,16 @@ class _JsonTextBinaryDumper(StrBinaryDumper):
         return b"\x01" + bytes(super().dump(text) or b"")
 
 
+# --------------------------------------------------------------------------- statements
+
+Params = Mapping[str, Any] | None
+
+
+def _idents(names: Iterable[str]) -> sql.Composed:
+    """``"a", "b"``: column names as a list of identifiers."""
+    return sql.SQL(", ").join(map(sql.Identifier, names))
+
+
 # --------------------------------------------------------------------------- loading
 
 
@@ -251,30 +261,16 @@ class Stage:
         self.ident = sql.Identifier(self.name)
         self.rows = 0
         self._types: list[int] | None = None  # the stage's column type oids, for binary COPY
-        cols = sql.SQL(", ").join(map(sql.Identifier, table.columns))
-        with load.conn.cursor() as cur:
-            # Same column types as the target, none of its constraints: bad rows surface at
-            # merge time with the target's own error message. _stage_ord keeps arrival order.
-            cur.execute(
-                sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
-                    self.ident, cols, table.ident
-                )
-            )
-            cur.execute(
-                sql.SQL("ALTER TABLE {} ADD COLUMN _stage_ord bigint GENERATED ALWAYS AS IDENTITY").format(
-                    self.ident
-                )
-            )
+        self._columns = _idents(table.columns)
+        load.execute("warehouse/stage_create", stage=self.ident, columns=self._columns, target=table.ident)
 
     def copy(self, rows: Iterable[Sequence[Any]]) -> int:
         """COPY rows (tuples in ``table.columns`` order) into the stage; returns how many."""
         if self.table.typed_rows:
             return self._copy_binary(rows)
         n = 0
-        stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            self.ident, sql.SQL(", ").join(map(sql.Identifier, self.table.columns))
-        )
-        with self.load.conn.cursor() as cur, cur.copy(stmt) as copy:
+        stmt = statement("warehouse/stage_copy_text", stage=self.ident, columns=self._columns)
+        with self.load._conn.cursor() as cur, cur.copy(stmt) as copy:
             for row in self._full_width(rows):
                 copy.write_row([_copy_value(v) for v in row])
                 n += 1
@@ -284,16 +280,16 @@ class Stage:
     def _copy_binary(self, rows: Iterable[Sequence[Any]]) -> int:
         """``copy`` for ``Table.typed_rows``: binary COPY typed by the stage's own columns."""
         n = 0
-        columns = sql.SQL(", ").join(map(sql.Identifier, self.table.columns))
-        with self.load.conn.cursor() as cur:
+        with self.load._conn.cursor() as cur:
             if self._types is None:
-                # The stage's types are the target's (CREATE .. AS SELECT), whatever the DDL says.
-                cur.execute(sql.SQL("SELECT {} FROM {} LIMIT 0").format(columns, self.ident))
+                cur.execute(
+                    statement("warehouse/stage_column_types", stage=self.ident, columns=self._columns)
+                )
                 self._types = [column.type_code for column in cur.description or ()]
             # Only this cursor's adapters: the load's other statements dump as before.
             cur.adapters.register_dumper(None, _NulFreeTextBinaryDumper)
             cur.adapters.register_dumper(None, _JsonTextBinaryDumper)
-            stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(self.ident, columns)
+            stmt = statement("warehouse/stage_copy_binary", stage=self.ident, columns=self._columns)
             with cur.copy(stmt) as copy:
                 copy.set_types(self._types)
                 write_row = copy.write_row
@@ -314,13 +310,10 @@ class Stage:
 
     def distinct_keys(self) -> int:
         """How many different keys were staged (a listing's records may repeat a key)."""
-        key = sql.SQL(", ").join(map(sql.Identifier, self.table.key))
-        with self.load.conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("SELECT count(*) FROM (SELECT DISTINCT {} FROM {}) k").format(key, self.ident)
-            )
-            row = cur.fetchone()
-        return int(row[0]) if row else 0
+        ((n,),) = self.load.query(
+            "warehouse/stage_distinct_keys", stage=self.ident, key=_idents(self.table.key)
+        )
+        return int(n)
 
     def merge(self, *, only_new: bool = False) -> MergeResult:
         """Upsert the staged rows; the last staged row of each key wins; unchanged rows untouched.
@@ -374,26 +367,21 @@ class Stage:
         if t.version_column is None:
             return 0
         self.load.lock_source()  # the same snapshot of the target as the merge that follows
-        key = sql.SQL(", ").join(map(sql.Identifier, t.key))
-        stamp = sql.Identifier(t.version_column)
-        with self.load.conn.cursor() as cur:
-            cur.execute(
-                sql.SQL(
-                    "SELECT count(*) FROM (SELECT DISTINCT ON ({key}) * FROM {stage} "
-                    "ORDER BY {key}, _stage_ord DESC) s JOIN {target} t ON {match} "
-                    "WHERE t.{stamp} IS NOT NULL AND (s.{stamp} IS NULL OR s.{stamp} < t.{stamp})"
-                ).format(key=key, stage=self.ident, target=t.ident, match=self._same_key(), stamp=stamp)
-            )
-            row = cur.fetchone()
-        return int(row[0]) if row else 0
+        ((n,),) = self.load.query(
+            "warehouse/merge_count_older",
+            key=_idents(t.key),
+            stage=self.ident,
+            target=t.ident,
+            match=self._same_key(),
+            stamp=sql.Identifier(t.version_column),
+        )
+        return int(n)
 
     def _upsert(self, deleted_at: sql.Composable | None, update_when: sql.Composable | None) -> MergeResult:
         """INSERT the last staged row of each key; on conflict update when ``update_when`` holds
         (``None``: never). ``deleted_at``: the value written to the managed column, if any."""
         t = self.table
         self.load.lock_source()
-        key = sql.SQL(", ").join(map(sql.Identifier, t.key))
-        cols = sql.SQL(", ").join(map(sql.Identifier, t.columns))
         insert_cols = list(t.columns)
         select_vals: list[sql.Composable] = [sql.Identifier(c) for c in t.columns]
         if t.synced_at:
@@ -408,32 +396,23 @@ class Stage:
         conflict: sql.Composable = sql.SQL("DO NOTHING")
         if update_when is not None and sets:
             conflict = sql.SQL("DO UPDATE SET {} WHERE {}").format(sql.SQL(", ").join(sets), update_when)
-        # Counted in the database: a chunk's merge is tens of thousands of rows, none of which
-        # needs to travel back.
-        stmt = sql.SQL(
-            "WITH merged AS ("
-            "INSERT INTO {target} AS t ({insert_cols}) "
-            "SELECT {select_vals} FROM ("
-            "  SELECT DISTINCT ON ({key}) {cols} FROM {stage} ORDER BY {key}, _stage_ord DESC"
-            ") s ORDER BY {key} "  # one lock order for every writer: no deadlocks between runs
-            "ON CONFLICT ({key}) {conflict} RETURNING (xmax = 0) AS inserted"
-            ") SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged"
-        ).format(
+        ((inserted, updated),) = self.load.query(
+            "warehouse/merge_upsert",
             target=t.ident,
-            insert_cols=sql.SQL(", ").join(map(sql.Identifier, insert_cols)),
+            insert_cols=_idents(insert_cols),
             select_vals=sql.SQL(", ").join(select_vals),
-            key=key,
-            cols=cols,
+            key=_idents(t.key),
+            cols=self._columns,
             stage=self.ident,
             conflict=conflict,
         )
-        with self.load.conn.cursor() as cur:
-            counts = cur.execute(stmt).fetchone()
-        assert counts is not None  # an aggregate without GROUP BY returns exactly one row
-        return MergeResult(inserted=counts[0], updated=counts[1])
+        return MergeResult(inserted=inserted, updated=updated)
 
-    def mark_missing_deleted(self, where: sql.Composable | None = None) -> int:
-        """Soft-delete target rows (optionally only those matching ``where``) absent from the stage.
+    def mark_missing_deleted(
+        self, where: sql.Composable | None = None, params: Mapping[str, Any] | None = None
+    ) -> int:
+        """Soft-delete target rows (optionally only those matching ``where``, an expression over
+        ``t`` with its values in ``params``) absent from the stage.
 
         Call it only after a *complete* listing: an incomplete one would delete what it missed.
         """
@@ -441,16 +420,13 @@ class Stage:
         if not t.soft_delete:
             raise ValueError(f"{t.qualified} has no deleted_at column")
         self.load.lock_source()
-        n = self._execute(
-            sql.SQL(
-                "UPDATE {target} AS t SET deleted_at = now() WHERE t.deleted_at IS NULL{extra} "
-                "AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})"
-            ).format(
-                target=t.ident,
-                extra=sql.SQL(" AND ({})").format(where) if where is not None else sql.SQL(""),
-                stage=self.ident,
-                match=self._same_key(),
-            )
+        n = self.load.execute(
+            "warehouse/mark_missing_deleted",
+            params,
+            target=t.ident,
+            scope=sql.SQL("true") if where is None else where,
+            stage=self.ident,
+            match=self._same_key(),
         )
         self.load.deleted += n
         return n
@@ -466,22 +442,15 @@ class Stage:
         in the load's transaction, so a failed or cut-short answer removes nothing.
         """
         self.load.lock_source()
-        keys = sql.SQL(", ").join(sql.Identifier(k) for k in self.table.key)
-        # The keys to remove are computed by a set difference (hashed or sorted: linear), then
-        # deleted through the target's key index. A ``NOT EXISTS`` anti-join looked the same but
-        # was planned as a nested loop scanning the whole stage once per target row: rows merged
-        # moments ago in this transaction are not in the statistics, so PostgreSQL expects about
-        # one, and a 10-plate e-Track chunk spent 88 % of its time there (bench/results.md).
-        # Key columns are NOT NULL, so EXCEPT's NULL-equals-NULL never differs from ``=``.
-        n = self._execute(
-            sql.SQL(
-                "DELETE FROM {target} AS t USING ("
-                "SELECT {keys} FROM {target} AS t WHERE ({where}) EXCEPT SELECT {keys} FROM {stage}"
-                ") AS s WHERE {match}"
-            ).format(
-                target=self.table.ident, keys=keys, where=where, stage=self.ident, match=self._same_key()
-            ),
+        # A set difference, not NOT EXISTS: the file says why (88 percent of a chunk's time).
+        n = self.load.execute(
+            "warehouse/delete_missing",
             params,
+            target=self.table.ident,
+            keys=_idents(self.table.key),
+            scope=where,
+            stage=self.ident,
+            match=self._same_key(),
         )
         self.load.deleted += n
         return n
@@ -492,17 +461,14 @@ class Stage:
             sql.SQL("s.{0} = t.{0}").format(sql.Identifier(k)) for k in self.table.key
         )
 
-    def _execute(self, stmt: sql.Composed, params: Mapping[str, Any] | None = None) -> int:
-        with self.load.conn.cursor() as cur:
-            cur.execute(stmt, params)
-            return cur.rowcount
-
 
 class Load:
     """One transaction's worth of loading for one RunInfo; see the module docstring."""
 
     def __init__(self, conn: psycopg.Connection[Any], run: RunInfo) -> None:
-        self.conn = conn
+        # Private: every statement of the load goes through its methods (``query``, ``execute``),
+        # so nothing runs on its connection outside its transaction's bookkeeping.
+        self._conn = conn
         self.run = run
         self.started_wall = datetime.now().astimezone()
         self.started = time.monotonic()
@@ -517,12 +483,28 @@ class Load:
     def stage(self, table: Table) -> Stage:
         return Stage(self, table)
 
+    def query(self, name: str, params: Params = None, /, **parts: sql.Composable) -> list[tuple[Any, ...]]:
+        """Run ``include/sql/queries/<name>.sql`` in the load's transaction; its rows (none for a
+        statement that returns none). ``parts`` fill the file's ``{placeholders}``."""
+        with self._conn.cursor() as cur:
+            cur.execute(statement(name, **parts), params)
+            return cur.fetchall() if cur.description is not None else []
+
+    def execute(self, name: str, params: Params = None, /, **parts: sql.Composable) -> int:
+        """``query`` for a statement whose rows are not wanted: how many rows it touched."""
+        with self._conn.cursor() as cur:
+            cur.execute(statement(name, **parts), params)
+            return cur.rowcount
+
+    def execute_many(self, name: str, params: Iterable[Mapping[str, Any]]) -> None:
+        """``execute`` once per parameter set (psycopg pipelines them)."""
+        with self._conn.cursor() as cur:
+            cur.executemany(statement(name), params)
+
     def lock_source(self) -> None:
+        """Take the source's merge lock (held to the end of the load's transaction), once."""
         if not self._locked:
-            with self.conn.cursor() as cur:
-                cur.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"sync_apis.merge.{self.run.source}",)
-                )
+            self.query("warehouse/lock_source", {"lock": f"sync_apis.merge.{self.run.source}"})
             self._locked = True
 
     def superseded_by(self) -> str | None:
@@ -539,18 +521,12 @@ class Load:
         play no part.
         """
         self.lock_source()
-        with self.conn.cursor() as cur:
-            cur.execute(
-                "SELECT run_id, finished_at FROM sync_meta.sync_runs "
-                "WHERE source = %s AND stream = %s AND status = 'success' AND finished_at >= now() "
-                "ORDER BY finished_at DESC LIMIT 1",
-                (self.run.source, self.run.stream),
-            )
-            row = cur.fetchone()
-        if row is None:
+        rows = self.query("warehouse/newer_snapshot", {"source": self.run.source, "stream": self.run.stream})
+        if not rows:
             return None
+        ((run_id, finished_at),) = rows
         return (
-            f"a newer snapshot was written meanwhile (run {row[0]}, finished {row[1].isoformat()}, "
+            f"a newer snapshot was written meanwhile (run {run_id}, finished {finished_at.isoformat()}, "
             "after this run began fetching); not merged, no deletions decided"
         )
 
@@ -562,46 +538,32 @@ class Load:
         would otherwise wait on each other's uncommitted row while one of them holds the lock.
         """
         self.rejected += 1
-        with self.conn.cursor() as cur:
-            if self._rejects is None:
-                Stage._counter += 1
-                self._rejects = sql.Identifier(f"rejects_{Stage._counter}")
-                cur.execute(
-                    sql.SQL("CREATE TEMP TABLE {} (reason text, raw jsonb) ON COMMIT DROP").format(
-                        self._rejects
-                    )
-                )
-            cur.execute(
-                sql.SQL("INSERT INTO {} (reason, raw) VALUES (%s, %s::jsonb)").format(self._rejects),
-                (reason[:1000], json_text(raw)),
-            )
+        if self._rejects is None:
+            Stage._counter += 1
+            self._rejects = sql.Identifier(f"rejects_{Stage._counter}")
+            self.execute("warehouse/rejects_create", rejects=self._rejects)
+        self.execute(
+            "warehouse/rejects_buffer",
+            {"reason": reason[:1000], "raw": json_text(raw)},
+            rejects=self._rejects,
+        )
 
     def flush_rejects(self) -> None:
         """Move buffered rejections into sync_meta.rejected_records (under the merge lock)."""
         if self._rejects is None:
             return
         self.lock_source()
-        with self.conn.cursor() as cur:
-            cur.execute(
-                sql.SQL(
-                    "INSERT INTO sync_meta.rejected_records "
-                    "       (source, stream, day, run_id, reason, raw, fingerprint) "
-                    "SELECT %s, %s, %s, %s, reason, raw, md5(reason || '|' || raw::text) AS fingerprint "
-                    "FROM {} ORDER BY fingerprint "
-                    "ON CONFLICT (source, stream, fingerprint) DO NOTHING"
-                ).format(self._rejects),
-                (self.run.source, self.run.stream, self.run.day, self.run.run_id),
-            )
-            cur.execute(sql.SQL("TRUNCATE {}").format(self._rejects))
+        run = self.run
+        self.execute(
+            "warehouse/rejects_flush",
+            {"source": run.source, "stream": run.stream, "day": run.day, "run_id": run.run_id},
+            rejects=self._rejects,
+        )
+        self.execute("warehouse/rejects_clear", rejects=self._rejects)
 
     def get_watermark(self) -> datetime | None:
-        with self.conn.cursor() as cur:
-            cur.execute(
-                "SELECT value FROM sync_meta.watermarks WHERE source = %s AND stream = %s",
-                (self.run.source, self.run.stream),
-            )
-            row = cur.fetchone()
-        return row[0] if row else None
+        rows = self.query("warehouse/watermark_get", {"source": self.run.source, "stream": self.run.stream})
+        return rows[0][0] if rows else None
 
     def count_merged(self, result: MergeResult) -> None:
         """Count rows a merge outside ``Stage`` wrote (e.g. e-Track's routes, computed in SQL)."""
@@ -616,15 +578,15 @@ class Load:
         """
         if value.tzinfo is None:
             raise ValueError("watermarks are timestamptz: pass an aware datetime")
-        with self.conn.cursor() as cur:
-            cur.execute(
-                "INSERT INTO sync_meta.watermarks (source, stream, value, run_id, updated_at) "
-                "VALUES (%s, %s, %s, %s, now()) "
-                "ON CONFLICT (source, stream) DO UPDATE "
-                "SET value = EXCLUDED.value, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at "
-                "WHERE sync_meta.watermarks.value < EXCLUDED.value",
-                (self.run.source, stream or self.run.stream, value, self.run.run_id),
-            )
+        self.execute(
+            "warehouse/watermark_advance",
+            {
+                "source": self.run.source,
+                "stream": stream or self.run.stream,
+                "value": value,
+                "run_id": self.run.run_id,
+            },
+        )
 
     def finish(
         self,
@@ -666,7 +628,7 @@ class Load:
             warning=warning,
         )
         status = "skipped" if skipped else "success"
-        _write_run_row(self.conn, self.run, self.started_wall, status, self.summary, skipped)
+        _write_run_row(self._conn, self.run, self.started_wall, status, self.summary, skipped)
         return self.summary
 
 
@@ -704,22 +666,8 @@ def _write_run_row(
         "day_rows": s.day_rows if s else None,
         "warning": s.warning if s else None,
     }
-    cols = list(values)
-    stmt = sql.SQL(
-        "INSERT INTO sync_meta.sync_runs ({cols}, finished_at) VALUES ({vals}, clock_timestamp()) "
-        "ON CONFLICT (run_id, task_id, map_index, source, stream, day) DO UPDATE SET {sets}, "
-        "finished_at = EXCLUDED.finished_at"
-    ).format(
-        cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
-        vals=sql.SQL(", ").join(sql.Placeholder(c) for c in cols),
-        sets=sql.SQL(", ").join(
-            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c))
-            for c in cols
-            if c not in ("run_id", "task_id", "map_index", "source", "stream", "day")
-        ),
-    )
     with conn.cursor() as cur:
-        cur.execute(stmt, values)
+        cur.execute(statement("warehouse/sync_run_record"), values)
 
 
 class OpenTransactionError(RuntimeError):
@@ -743,7 +691,8 @@ def open_load(conn: psycopg.Connection[Any], *runs: RunInfo) -> AbstractContextM
     On failure every run gets its ``failed`` row with the error, not just the first. The
     connection must not be inside a transaction already: committing the caller's work here
     would make it part of (or commit it apart from) the load's all-or-nothing, so that is
-    refused with ``OpenTransactionError`` before anything is written.
+    refused with ``OpenTransactionError`` before anything is written. The connection's
+    ``autocommit`` is as the caller left it afterwards.
     """
     if not runs:
         raise TypeError("open_load needs at least one RunInfo")
@@ -772,7 +721,10 @@ def _loads(conn: psycopg.Connection[Any], runs: tuple[RunInfo, ...]) -> Iterator
             f"load of {streams}: the connection is inside a transaction ({status.name}); commit or "
             "roll it back first (or use an autocommit connection): a load is its own transaction"
         )
-    conn.autocommit = True  # conn.transaction() then opens a real transaction, not a savepoint
+    # Autocommit for the block: conn.transaction() then opens a real transaction, not a
+    # savepoint. The caller's setting comes back afterwards.
+    caller_autocommit = conn.autocommit
+    conn.autocommit = True
     loads = tuple(Load(conn, run) for run in runs)
     try:
         with conn.transaction():
@@ -789,6 +741,9 @@ def _loads(conn: psycopg.Connection[Any], runs: tuple[RunInfo, ...]) -> Iterator
                 run = load.run
                 _log.warning("could not record the failed %s.%s run", run.source, run.stream, exc_info=True)
         raise
+    finally:
+        if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            conn.autocommit = caller_autocommit
 
 
 # --------------------------------------------------------------------------- schema files

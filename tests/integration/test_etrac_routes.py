@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.support.etrac_world import apply_schema, day_bounds
+from tests.support.etrac_world import apply_schema, day_bounds, routes_computed
 from tests.support.sandboxes import SANDBOX_NOW, small_etrac_server
 from tests.support.seams import EtracLoader
 
@@ -175,8 +175,6 @@ def test_route_points_say_each_fix_exactly_as_jsonb_would(warehouse_url: Any) ->
     point the fix it stands for, in order."""
     from zoneinfo import ZoneInfo
 
-    from sync_apis.etrac.routes import compute_routes
-
     apply_schema(warehouse_url.url)
     day = date(2025, 3, 12)
     start, _ = day_bounds(day)
@@ -187,7 +185,7 @@ def test_route_points_say_each_fix_exactly_as_jsonb_would(warehouse_url: Any) ->
                 "VALUES ('ABC1D23', %s, %s, %s, %s)",
                 (start + timedelta(seconds=seconds), lat, lon, speed),
             )
-        assert compute_routes(conn, day) == (1, 0)
+        assert routes_computed(conn, day) == (1, 0)
         (points,) = conn.execute(
             "SELECT points FROM e_track.routes WHERE placa = 'ABC1D23' AND rota_date = %s", (day,)
         ).fetchone()
@@ -228,8 +226,6 @@ def test_route_points_say_each_fix_exactly_as_jsonb_would(warehouse_url: Any) ->
 def test_a_long_route_is_stored_with_lz4_where_the_server_has_it(warehouse_url: Any) -> None:
     """A dense day's points are compressed with lz4 (~5x faster than pglz) by servers built with
     it; a server without lz4 keeps its default and still stores the route."""
-    from sync_apis.etrac.routes import compute_routes
-
     apply_schema(warehouse_url.url)
     day = date(2025, 3, 12)
     start, _ = day_bounds(day)
@@ -240,7 +236,7 @@ def test_a_long_route_is_stored_with_lz4_where_the_server_has_it(warehouse_url: 
             "FROM generate_series(0, 2999) AS i",
             (start,),
         )
-        compute_routes(conn, day)
+        routes_computed(conn, day)
         method, count = conn.execute(
             "SELECT pg_column_compression(points), point_count FROM e_track.routes WHERE placa = 'ABC1D23'"
         ).fetchone()
@@ -257,8 +253,6 @@ def test_a_leg_too_short_to_measure_counts_zero_km_instead_of_failing_the_day(wa
     the haversine's squared sine of a leg under ~1e-154 degrees does: one such fix (a latitude of
     1e-300 is in range, so the parser keeps it; adopted legacy rows may hold anything) used to fail
     the routes of the whole day. Legs under 1e-9 degrees (0.1 mm) count as 0 km."""
-    from sync_apis.etrac.routes import compute_routes
-
     apply_schema(warehouse_url.url)
     day = date(2025, 3, 12)
     start, _ = day_bounds(day)
@@ -276,7 +270,7 @@ def test_a_leg_too_short_to_measure_counts_zero_km_instead_of_failing_the_day(wa
                 "VALUES ('ABC1D23', %s, %s, %s, 10)",
                 (start + timedelta(minutes=minute), lat, lon),
             )
-        assert compute_routes(conn, day) == (1, 0)
+        assert routes_computed(conn, day) == (1, 0)
         point_count, distance_km = conn.execute(
             "SELECT point_count, distance_km FROM e_track.routes WHERE placa = 'ABC1D23' AND rota_date = %s",
             (day,),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import UTC, date, datetime, timedelta
 
@@ -386,6 +387,26 @@ def test_a_callers_open_transaction_is_refused_not_committed(db) -> None:
     db.autocommit = True
     assert table(db) == []
     assert db.execute("SELECT count(*) FROM sync_meta.sync_runs").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["success", "failure"])
+def test_a_load_gives_the_connection_back_as_the_caller_set_it(db, fails: bool) -> None:
+    """A load runs in autocommit (its transaction is explicit), then hands the connection back
+    with the caller's setting: a caller without autocommit is again in charge of its own
+    transactions, so its next statement is not committed behind its back."""
+    db.autocommit = False
+    db.commit()  # the fixture's connection starts in autocommit; nothing is pending
+    with contextlib.suppress(RuntimeError), open_load(db, run()) as ld:
+        stage = ld.stage(THINGS)
+        stage.copy([(1, "x", {})])
+        stage.merge()
+        if fails:
+            raise RuntimeError("boom")
+    assert db.autocommit is False
+    db.execute("INSERT INTO demo.things (thing_id, name, raw, synced_at) VALUES (99, 'caller', '{}', now())")
+    db.rollback()  # the caller's statement was in the caller's transaction: rolled back, not kept
+    db.autocommit = True
+    assert [r[0] for r in table(db)] == ([] if fails else [1])
 
 
 def test_several_runs_share_one_load_and_each_gets_a_failed_row(db) -> None:

@@ -83,3 +83,14 @@ def apply_schema(url: str) -> None:
 
     with psycopg.connect(url, autocommit=True) as conn:
         run_schema_files(conn, sql_files("sync_meta") + sql_files("e_track"))
+
+
+def routes_computed(conn: psycopg.Connection, day: date) -> tuple[int, int]:
+    """``compute_routes`` of ``day`` as the routes task runs it, in a load of its own: (inserted,
+    updated). Commits what the test wrote on ``conn`` first, since a load is its own transaction."""
+    from sync_apis.etrac.routes import compute_routes
+    from sync_apis.warehouse import RunInfo, open_load
+
+    conn.commit()
+    with open_load(conn, RunInfo("e_track", "routes", day, "test", "etrac_daily", "routes")) as load:
+        return compute_routes(load, day)

@@ -61,6 +61,11 @@ class DayRun:
     lines: dict[str, str] = field(default_factory=dict)
 
 
+def task_connection(dsn: str) -> psycopg.Connection[Any]:
+    """A warehouse connection as a task gets one (``warehouse_connection()``: autocommit)."""
+    return psycopg.connect(dsn, autocommit=True)
+
+
 def new_run_id(day: date) -> str:
     return f"seam__{day.isoformat()}__{uuid.uuid4().hex[:8]}"
 
@@ -118,7 +123,7 @@ def run_auvo_day(
                 logger=log,
             )
             info = RunInfo("auvo", name, day, run.run_id, AUVO_DAG, "sync_stream", index)
-            with psycopg.connect(dsn) as conn:
+            with task_connection(dsn) as conn:
                 result = sync_stream(conn, hook, name, window, info, log, configured_thresholds())
             run.lines[f"sync_stream[{name}]"] = result.line()
     if checks:
@@ -179,18 +184,18 @@ def run_etrac_day(
     apply_etrac_schema(dsn)
     with environment({"AIRFLOW_CONN_ETRAC_API": etrac_conn_json(etrac_url)}):
         info = etrac_run_info(day, run.run_id, "latest", "latest")
-        with psycopg.connect(dsn) as conn:
+        with task_connection(dsn) as conn:
             retention.refuse_beyond(conn, kept, day, datetime.now(UTC), info)
             hook = dag_tasks.hook_for_run({"params": p})
             try:
                 run.lines["latest"] = etrac.load_latest(conn, hook, info, configured_thresholds())
             finally:
                 hook.close()
-        with psycopg.connect(dsn) as conn:
+        with task_connection(dsn) as conn:
             chunks = chunked(etrac.plan_plates(conn, p["plates"]), p["chunk_size"])
         for index, plates in enumerate(chunks):
             run.lines[f"history[{index}]"] = run_etrac_chunk(dsn, day, plates, run.run_id, index, p)
-    with psycopg.connect(dsn) as conn:
+    with task_connection(dsn) as conn:
         run.lines["routes"] = etrac.load_routes(
             conn, etrac_run_info(day, run.run_id, "routes", "routes"), day
         )
@@ -222,7 +227,7 @@ def run_etrac_chunk(
     trips_run = etrac_run_info(day, run_id, "history", "trips", map_index)
     kept = dag_tasks.etrac_retention()
     now = datetime.now(UTC)
-    with psycopg.connect(dsn) as conn:
+    with task_connection(dsn) as conn:
         reach = retention.refuse_beyond(conn, kept, day, now, positions_run, trips_run)
         edge_note = kept.edge_note(day, now) if reach is retention.Reach.EDGE else None
         hook = dag_tasks.hook_for_run({"params": {**ETRAC_DEFAULTS, **(params or {})}})
@@ -270,7 +275,7 @@ class EtracLoader:
     def call(self, fn: Callable[..., str], *args: Any) -> str:
         hook = self._hook()
         try:
-            with psycopg.connect(self.url) as conn:
+            with task_connection(self.url) as conn:
                 return fn(conn, hook, *args)
         finally:
             hook.close()
@@ -292,7 +297,7 @@ class EtracLoader:
         from sync_apis.etrac.sync import load_routes
 
         self.runs += 1
-        with psycopg.connect(self.url) as conn:
+        with task_connection(self.url) as conn:
             return load_routes(conn, self._run("routes", "routes", day), day)
 
     def day(self, day: date) -> None:

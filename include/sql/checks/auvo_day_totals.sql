@@ -5,8 +5,9 @@
 -- updated-since query, record none). Here the live (not deleted) rows of the same slice are
 -- counted and compared; records rejected by the parser account for a difference.
 -- Parameters: run_id, day_start, day_end (the run's local day as timestamptz bounds).
--- The counts are generated: one "SELECT '<stream>', count(*) FROM auvo.<table> WHERE ..." per
--- stream of sync_apis/auvo/streams.py, joined by UNION ALL (sync_apis.auvo.checks.day_totals_sql).
+-- The counts are generated: one parts/auvo_day_count.sql per stream of sync_apis/auvo/streams.py
+-- (live rows; of the day, parts/auvo_live_in_day.sql, for day-scoped streams), joined by UNION ALL
+-- (sync_apis.auvo.checks.day_totals_sql).
 WITH runs AS (
     SELECT stream, api_total, rows_rejected
       FROM sync_meta.sync_runs

@@ -18,9 +18,13 @@ ORPHANS_FILE = "checks/auvo_orphans.sql"
 
 
 def _template(name: str) -> Any:
+    """``include/sql/checks/<name>.sql``: a check, or (``parts/``) the piece of one that is
+    repeated per stream. Parts hold no comment: they are repeated in the rendered check, and
+    the check that uses them describes them."""
     from psycopg import sql
 
-    return sql.SQL((SQL_DIR / "checks" / name).read_text(encoding="utf-8"))
+    text = (SQL_DIR / "checks" / f"{name}.sql").read_text(encoding="utf-8")
+    return sql.SQL(text.rstrip("\n") if name.startswith("parts/") else text)
 
 
 def day_totals_sql() -> str:
@@ -34,16 +38,15 @@ def day_totals_sql() -> str:
             continue
         where: sql.Composable = sql.SQL("deleted_at IS NULL")
         if stream.mode in (Mode.TASKS, Mode.DAY):
-            in_day = "{col} >= %(day_start)s::timestamptz AND {col} < %(day_end)s::timestamptz"
             assert stream.day_field is not None  # day-scoped streams have one (streams.py)
             day = sql.Identifier(column_for(stream, stream.day_field))
-            where = sql.SQL("deleted_at IS NULL AND " + in_day).format(col=day)
+            where = _template("parts/auvo_live_in_day").format(col=day)
         counts.append(
-            sql.SQL("    SELECT {name}, count(*) FROM {table} WHERE {where}").format(
+            _template("parts/auvo_day_count").format(
                 name=sql.Literal(stream.name), table=sql.Identifier(SCHEMA, stream.table), where=where
             )
         )
-    query = _template("auvo_day_totals.sql").format(counts=sql.SQL("\n    UNION ALL\n").join(counts))
+    query = _template("auvo_day_totals").format(counts=sql.SQL("\n    UNION ALL\n").join(counts))
     return str(query.as_string(None))
 
 
@@ -52,13 +55,11 @@ def keys_sql() -> str:
     from psycopg import sql
 
     columns = [
-        sql.SQL(
-            "    (SELECT count(*) = count(DISTINCT {key}) AND count(*) = count({key}) FROM {table}) AS {ok}"
-        ).format(
+        _template("parts/auvo_key_ok").format(
             key=sql.Identifier(stream.key.name),
             table=sql.Identifier(SCHEMA, stream.table),
             ok=sql.Identifier(f"{stream.table}_keys_ok"),
         )
         for stream in STREAMS
     ]
-    return str(_template("auvo_keys.sql").format(columns=sql.SQL(",\n").join(columns)).as_string(None))
+    return str(_template("auvo_keys").format(columns=sql.SQL(",\n").join(columns)).as_string(None))

@@ -46,7 +46,6 @@ def schema_task(context: Any, logger: Any = log) -> str:
     applied = apply_schema(context, "auvo", logger)
     conn = warehouse_connection()
     try:
-        conn.autocommit = True
         ti = context["ti"]
         adopted = adopt_legacy(conn, str(context["run_id"]), str(ti.dag_id), str(ti.task_id), logger)
     finally:

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sync_apis.sql_files import query
+if TYPE_CHECKING:
+    from sync_apis.warehouse import Load
 
 CONFIG_SECTION = "sync_apis"
 UPDATED_UNTIL_OPTION = "auvo_updated_until_bound"
@@ -52,20 +53,18 @@ def configured(run_type: Any) -> FetchOptions:
     return FetchOptions(bound_updated=bound, reuse_snapshots_within=reuse)
 
 
-def reusable_snapshot(conn: Any, source: str, stream: str, max_age: timedelta) -> str | None:
+def reusable_snapshot(load: Load, source: str, stream: str, max_age: timedelta) -> str | None:
     """Why a snapshot run may reuse the last listing of ``stream`` (the sync_runs note), or None.
 
     Only a successful listing that returned records counts: an empty one (a 404 on page 1) is
     unconfirmed (auvo-api.md §3.3), and asking again costs a single request. Runs that reused a
-    snapshot are ``skipped``, so a reuse never leans on another reuse. Runs on ``conn``, inside the
-    load's transaction: "ago" is measured from that transaction's start.
+    snapshot are ``skipped``, so a reuse never leans on another reuse. Runs inside the load's
+    transaction: "ago" is measured from that transaction's start.
     """
-    with conn.cursor() as cur:
-        cur.execute(query("auvo/reusable_snapshot"), {"source": source, "stream": stream, "max_age": max_age})
-        row = cur.fetchone()
-    if row is None:
+    rows = load.query("auvo/reusable_snapshot", {"source": source, "stream": stream, "max_age": max_age})
+    if not rows:
         return None
-    run_id, finished_at, age = row
+    ((run_id, finished_at, age),) = rows
     return reuse_note(run_id, finished_at, age, max_age)
 
 

@@ -24,7 +24,7 @@ from sync_apis.auvo.tables import table_of
 from sync_apis.loop import Feed
 from sync_apis.rejected import Rejected
 from sync_apis.sql_files import query
-from sync_apis.warehouse import RunInfo, open_load
+from sync_apis.warehouse import Load, RunInfo, open_load
 
 LEGACY_SCHEMA = "auvo_legacy"
 _LEGACY_NAME = re.compile(r"^(users|customers|tasks)(_\d{14})?$")
@@ -104,14 +104,11 @@ def _adopt_one(conn: Any, stream: Stream, legacy_table: str, run_id: str, dag_id
     run = RunInfo(SOURCE, f"legacy_adoption.{stream.name}", None, run_id, dag_id, task_id)
     source = sql.Identifier(LEGACY_SCHEMA, legacy_table)
     with open_load(conn, run) as load:
-        with conn.cursor() as cur:
-            cur.execute(query("auvo/legacy_claim"))
-            cur.execute(query("auvo/legacy_adopted"), {"legacy_table": legacy_table})
-            if cur.fetchone():
-                return f"{LEGACY_SCHEMA}.{legacy_table}: already adopted by a concurrent run"
-            cur.execute(sql.SQL("SELECT count(*) FROM {}").format(source))
-            total = int(cur.fetchone()[0])
-            order = _order_by(cur, legacy_table)
+        load.execute("auvo/legacy_claim")
+        if load.query("auvo/legacy_adopted", {"legacy_table": legacy_table}):
+            return f"{LEGACY_SCHEMA}.{legacy_table}: already adopted by a concurrent run"
+        ((total,),) = load.query("auvo/legacy_row_count", legacy=source)
+        order = _order_by(load, legacy_table)
         feed = Feed(load, table_of(stream))
 
         def row_of(old: dict[str, Any]) -> tuple[Any, ...]:
@@ -120,22 +117,21 @@ def _adopt_one(conn: Any, stream: Stream, legacy_table: str, run_id: str, dag_id
         def note(exc: Rejected, old: Any) -> tuple[str, Any]:
             return f"legacy {legacy_table}: {exc.reason}", exc.raw
 
-        for batch in _batches(conn, source, order):
+        for batch in _batches(load, source, order):
             feed.copy(feed.rows(batch, row_of, note))
         # Old rows fill gaps, never overwrite: a late adoption (a legacy table restored after
         # syncs have run) must not replace newer API data or revive soft-deleted rows.
         result = feed.merge(only_new=True)
-        with conn.cursor() as cur:
-            cur.execute(
-                query("auvo/legacy_record_adoption"),
-                {
-                    "legacy_table": legacy_table,
-                    "target_table": f"auvo.{stream.table}",
-                    "rows_in_legacy": total,
-                    "keys_copied": result.inserted + result.updated,
-                    "rows_rejected": feed.rejected,
-                },
-            )
+        load.execute(
+            "auvo/legacy_record_adoption",
+            {
+                "legacy_table": legacy_table,
+                "target_table": f"auvo.{stream.table}",
+                "rows_in_legacy": total,
+                "keys_copied": result.inserted + result.updated,
+                "rows_rejected": feed.rejected,
+            },
+        )
         summary = feed.finish()
     return (
         f"adopted {LEGACY_SCHEMA}.{legacy_table} into auvo.{stream.table}: {total:,} old rows, "
@@ -144,26 +140,23 @@ def _adopt_one(conn: Any, stream: Stream, legacy_table: str, run_id: str, dag_id
     )
 
 
-def _order_by(cur: Any, legacy_table: str) -> sql.Composable:
+def _order_by(load: Load, legacy_table: str) -> sql.Composable:
     """Oldest first, so the latest record of each business id is staged last and wins."""
-    cur.execute(query("auvo/legacy_columns"), {"schema": LEGACY_SCHEMA, "table": legacy_table})
-    present = {r[0] for r in cur.fetchall()}
+    present = {
+        r[0] for r in load.query("auvo/legacy_columns", {"schema": LEGACY_SCHEMA, "table": legacy_table})
+    }
     keys = [
         sql.SQL("{} ASC NULLS FIRST").format(sql.Identifier(c)) for c in ("fetched_at", "id") if c in present
     ]
     return sql.SQL(", ").join(keys) if keys else sql.SQL("1")
 
 
-def _batches(conn: Any, source: sql.Composable, order: sql.Composable) -> Iterator[list[dict[str, Any]]]:
+def _batches(load: Load, source: sql.Composable, order: sql.Composable) -> Iterator[list[dict[str, Any]]]:
     # Read in key-ordered slices rather than holding a server-side cursor across COPYs.
     offset = 0
     while True:
-        with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("SELECT to_jsonb(l) FROM {} l ORDER BY {} LIMIT %s OFFSET %s").format(source, order),
-                (BATCH, offset),
-            )
-            batch = [r[0] for r in cur.fetchall()]
+        rows = load.query("auvo/legacy_batch", {"limit": BATCH, "offset": offset}, legacy=source, order=order)
+        batch = [r[0] for r in rows]
         if not batch:
             return
         yield batch

@@ -63,6 +63,7 @@ from sync_apis.http import ApiError, HttpPolicy, Pacer, TokenBucket
 from sync_apis.loop import Feed
 from sync_apis.progress import Progress
 from sync_apis.ratelimit import pacer_for
+from sync_apis.sql_files import statement
 from sync_apis.warehouse import Load, RunInfo, RunSummary, Stage, open_load
 
 log = logging.getLogger(__name__)
@@ -265,7 +266,7 @@ class StreamRun:
     def _snapshot(self) -> tuple[int | None, bool]:
         max_age = self.window.fetch.reuse_snapshots_within
         if max_age is not None:
-            self.skipped = reusable_snapshot(self.load.conn, SOURCE, self.stream.name, max_age)
+            self.skipped = reusable_snapshot(self.load, SOURCE, self.stream.name, max_age)
             if self.skipped:
                 self.log.info("auvo.%s: %s", self.stream.name, self.skipped)
                 return None, False
@@ -317,9 +318,8 @@ class StreamRun:
         if self.decides_deletions(listing, stage):
             column = sql.Identifier(column_for(self.stream, day_field))
             stage.mark_missing_deleted(
-                sql.SQL("t.{col} >= {start} AND t.{col} < {end}").format(
-                    col=column, start=sql.Literal(self.window.start), end=sql.Literal(self.window.end)
-                )
+                statement("auvo/in_window", column=column),
+                {"start": self.window.start, "end": self.window.end},
             )
         return listing.total_items, listing.complete
 
@@ -376,12 +376,12 @@ class StreamRun:
         resurrect it. Tasks never seen alive are inserted as tombstones so the deletion is on
         record.
         """
-        result = stage.merge_tombstones(sql.SQL("coalesce(date_last_update, now())"))
+        result = stage.merge_tombstones(statement("auvo/task_deleted_at"))
         return result.inserted + result.updated
 
 
 def check_day(
-    conn: Any, stream: Stream, run: RunInfo, day_rows: int | None, thresholds: Thresholds, logger: Any = log
+    load: Load, stream: Stream, run: RunInfo, day_rows: int | None, thresholds: Thresholds, logger: Any = log
 ) -> DayWarning | None:
     """The empty-day check of one stream run (``sync_apis.empty_days``); None when it looks normal.
 
@@ -392,9 +392,9 @@ def check_day(
     if day_rows is None or not thresholds.enabled:
         return None
     if stream.mode is Mode.SNAPSHOT or run.day is None:
-        expected = runs_expectation(recent_runs(conn, SOURCE, stream.name, run.run_id))
+        expected = runs_expectation(recent_runs(load, SOURCE, stream.name, run.run_id))
     else:
-        expected = day_expectation(synced_days(conn, SOURCE, stream.name, run.day), run.day)
+        expected = day_expectation(synced_days(load, SOURCE, stream.name, run.day), run.day)
     what = stream.name.replace("_", " ")
     return judge(SOURCE, stream.name, run.day, day_rows, expected, thresholds, what=what, logger=logger)
 
@@ -418,7 +418,7 @@ def sync_stream(
         job = StreamRun(stream, hook, load, window, logger)
         api_total, complete = job.run()
         day_rows = None if job.skipped else job.day_rows
-        warning = check_day(conn, stream, run, day_rows, thresholds or Thresholds(), logger)
+        warning = check_day(load, stream, run, day_rows, thresholds or Thresholds(), logger)
         spent = hook.stats - before
         summary = load.finish(
             requests=spent.requests,

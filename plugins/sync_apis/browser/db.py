@@ -20,7 +20,7 @@ from psycopg import sql
 
 from sync_apis.config import server_conn_id
 from sync_apis.localday import LOCAL_TZ_NAME
-from sync_apis.sql_files import query
+from sync_apis.sql_files import query, statement
 
 READER_ROLE = "sync_apis_reader"
 DEFAULT_READER_CONN_ID = "sync_apis_reader_db"
@@ -74,9 +74,9 @@ def read_only() -> Iterator[psycopg.Connection[Any]]:
         conn.execute(query("browser/session_read_only"))
         conn.execute(query("browser/session_statement_timeout"), {"timeout": f"{timeout}ms"})
         # Times are shown as the users read them: São Paulo local time.
-        conn.execute(query("browser/session_time_zone"), {"time_zone": LOCAL_TZ_NAME})
+        conn.execute(query("transaction_time_zone"), {"time_zone": LOCAL_TZ_NAME})
         may_be_reader = conn.execute(query("browser/session_may_use_role"), {"role": READER_ROLE}).fetchone()
         if may_be_reader and may_be_reader[0]:
-            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(READER_ROLE)))
+            conn.execute(statement("browser/session_reader_role", role=sql.Identifier(READER_ROLE)))
         yield conn
         conn.rollback()  # nothing to commit; ends the transaction explicitly

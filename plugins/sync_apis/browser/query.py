@@ -26,6 +26,7 @@ from psycopg import sql
 
 from sync_apis.browser.catalog import Column, TableInfo
 from sync_apis.localday import LOCAL_TZ_NAME
+from sync_apis.sql_files import statement
 
 EXACT_COUNT_LIMIT = 100_000
 """Above this many rows (catalog estimate) an unfiltered count is the estimate; a filtered count
@@ -178,14 +179,18 @@ class View:
             sql.SQL("{}::text AS {}").format(self._ident(c), sql.Identifier(f"_sync_apis_cursor_{i}"))
             for i, c in enumerate(cursor_cols)
         )
-        query = sql.SQL("SELECT *, {} FROM {}{} ORDER BY {} LIMIT %s").format(
-            extras, self.table.ident, where, self._order_by()
+        query = statement(
+            "browser/table_page",
+            cursor_columns=extras,
+            table=self.table.ident,
+            where=where,
+            order=self._order_by(),
         )
         return query, [*params, self.limit + 1]
 
     def export_query(self) -> tuple[sql.Composed, list[Any]]:
         where, params = self.where(with_cursor=False)
-        query = sql.SQL("SELECT * FROM {}{} ORDER BY {}").format(self.table.ident, where, self._order_by())
+        query = statement("browser/table_export", table=self.table.ident, where=where, order=self._order_by())
         return query, params
 
     @property
@@ -290,13 +295,11 @@ def count_rows(conn: psycopg.Connection[Any], view: View) -> tuple[int, bool, bo
         if not view.is_filtered:
             return view.table.estimated_rows, True, False
         plan = conn.execute(
-            sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {}{}").format(view.table.ident, where), params
+            statement("browser/table_count_estimate", table=view.table.ident, where=where), params
         ).fetchone()
         rows = int(plan[0][0]["Plan"]["Plan Rows"]) if plan else 0
         return rows, True, False
-    query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {}{} LIMIT %s) AS capped").format(
-        view.table.ident, where
-    )
+    query = statement("browser/table_count_capped", table=view.table.ident, where=where)
     row = conn.execute(query, [*params, EXACT_COUNT_LIMIT + 1]).fetchone()
     n = int(row[0]) if row else 0
     if n > EXACT_COUNT_LIMIT:
@@ -315,8 +318,7 @@ def fetch_record(
         sql.SQL("{} = %s").format(sql.SQL("ctid") if k == _CTID else sql.Identifier(k)) for k in key_columns
     )
     cur = conn.execute(
-        sql.SQL("SELECT * FROM {} WHERE {} LIMIT 1").format(table.ident, conds),
-        [key[k] for k in key_columns],
+        statement("browser/table_record", table=table.ident, match=conds), [key[k] for k in key_columns]
     )
     row = cur.fetchone()
     if row is None:

@@ -9,26 +9,24 @@ Only rows whose values changed are rewritten, so re-running a day touches nothin
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
-
-from psycopg import sql
 
 from sync_apis import LOCAL_TZ_NAME
 from sync_apis.localday import day_bounds
-from sync_apis.sql_files import query
+from sync_apis.warehouse import Load, MergeResult
 
 
-def compute_routes(conn: Any, day: date, plates: list[str] | None = None) -> tuple[int, int]:
-    """Upsert the routes of ``day`` inside the caller's transaction; returns (inserted, updated)."""
+def compute_routes(load: Load, day: date, plates: list[str] | None = None) -> tuple[int, int]:
+    """Upsert the routes of ``day`` in the load's transaction, counted in the load; returns
+    (inserted, updated)."""
     start, end = day_bounds(day)
     params = {"start": start, "end": end, "day": day, "plates": list(plates) if plates else None}
-    with conn.cursor() as cur:
-        # The points' "t" is rendered in the session zone: pin it so every run writes the same text.
-        cur.execute(sql.SQL("SET LOCAL timezone = {}").format(sql.Literal(LOCAL_TZ_NAME)))
-        # A dense day's points are ~100 MB of jsonb: lz4 compresses them ~5x faster than the
-        # default pglz (~1.5 s of a 1,000-vehicle day). Only where the server was built with it.
-        cur.execute(query("e_track/prefer_lz4_toast"))
-        cur.execute(query("e_track/compute_routes"), params)
-        flags = [row[0] for row in cur.fetchall()]
-    inserted = sum(1 for f in flags if f)
-    return inserted, len(flags) - inserted
+    load.lock_source()  # routes are e-Track's rows: merged under its lock, as the other tables
+    # The points' "t" is rendered in the session zone: pin it so every run writes the same text.
+    load.query("transaction_time_zone", {"time_zone": LOCAL_TZ_NAME})
+    # A dense day's points are ~100 MB of jsonb: lz4 compresses them ~5x faster than the
+    # default pglz (~1.5 s of a 1,000-vehicle day). Only where the server was built with it.
+    load.query("e_track/prefer_lz4_toast")
+    flags = [inserted for (inserted,) in load.query("e_track/compute_routes", params)]
+    result = MergeResult(inserted=sum(1 for f in flags if f), updated=sum(1 for f in flags if not f))
+    load.count_merged(result)
+    return result.inserted, result.updated

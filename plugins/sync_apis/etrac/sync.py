@@ -20,8 +20,6 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any
 
-from psycopg import sql
-
 from sync_apis import LOCAL_TZ
 from sync_apis.empty_days import (
     NEAREST_LIMIT,
@@ -42,9 +40,9 @@ from sync_apis.localday import day_bounds
 from sync_apis.loop import Feed, prefetched
 from sync_apis.progress import Progress
 from sync_apis.rejected import Rejected
-from sync_apis.sql_files import query
+from sync_apis.sql_files import query, statement
 from sync_apis.values import ETRAC
-from sync_apis.warehouse import MergeResult, RunInfo, RunSummary, Stage, open_load
+from sync_apis.warehouse import Load, RunInfo, RunSummary, Stage, open_load
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +139,7 @@ def load_latest(conn: Any, hook: EtracHook, run: RunInfo, thresholds: Thresholds
         # columns back and forth and re-running a day would not be a no-op. So: only new fixes.
         p = positions.merge(only_new=True)
         progress.step(1, rows=len(terminal_rows) + len(position_rows))
-        expected = runs_expectation(recent_runs(conn, SOURCE, run.stream, run.run_id))
+        expected = runs_expectation(recent_runs(load, SOURCE, run.stream, run.run_id))
         received = len(records)
         warning = judge(
             SOURCE, run.stream, run.day, received, expected, thresholds or Thresholds(), what="vehicles"
@@ -188,25 +186,20 @@ class _PlateCounts:
     trips_rejected: int = 0
 
 
-def _save_counts(conn: Any, day: date, counts: list[_PlateCounts]) -> None:
+def _save_counts(load: Load, day: date, counts: list[_PlateCounts]) -> None:
     rows = [{**vars(c), "dia": day} for c in sorted(counts, key=lambda c: c.placa)]
-    with conn.cursor() as cur:
-        cur.executemany(query("e_track/save_history_counts"), rows)
+    load.execute_many("e_track/save_history_counts", rows)
 
 
-def plate_histories(conn: Any, plates: Sequence[str], day: date) -> tuple[dict[str, dict[date, int]], ...]:
+def plate_histories(load: Load, plates: Sequence[str], day: date) -> tuple[dict[str, dict[date, int]], ...]:
     """(positions, trips) received per plate and day, from ``history_counts``: the nearest days
     to ``day`` (itself excluded) each plate was synced on."""
     positions: dict[str, dict[date, int]] = {}
     trips: dict[str, dict[date, int]] = {}
-    with conn.cursor() as cur:
-        cur.execute(
-            query("e_track/nearest_history_counts"),
-            {"plates": list(plates), "day": day, "limit": NEAREST_LIMIT},
-        )
-        for plate, dia, n_positions, n_trips in cur.fetchall():
-            positions.setdefault(plate, {})[dia] = int(n_positions)
-            trips.setdefault(plate, {})[dia] = int(n_trips)
+    params = {"plates": list(plates), "day": day, "limit": NEAREST_LIMIT}
+    for plate, dia, n_positions, n_trips in load.query("e_track/nearest_history_counts", params):
+        positions.setdefault(plate, {})[dia] = int(n_positions)
+        trips.setdefault(plate, {})[dia] = int(n_trips)
     return positions, trips
 
 
@@ -289,9 +282,9 @@ def load_history(
         t = trips.merge()
         removed_positions, removed_trips = _remove_corrected(positions.stage, trips.stage, answered, day)
         warnings = _history_warnings(
-            conn, plates, day, (positions, trips), thresholds or Thresholds(), edge_note
+            pos_load, plates, day, (positions, trips), thresholds or Thresholds(), edge_note
         )
-        _save_counts(conn, day, counts)
+        _save_counts(pos_load, day, counts)
         pos_summary = _finish(positions, warnings["positions"])
         trip_summary = _finish(trips, warnings["trips"])
     announce([w for stream in warnings.values() for w in stream], log)
@@ -312,7 +305,7 @@ def load_history(
 
 
 def _history_warnings(
-    conn: Any,
+    load: Load,
     plates: Sequence[str],
     day: date,
     feeds: tuple[Feed, Feed],
@@ -322,7 +315,7 @@ def _history_warnings(
     """The chunk's warnings per stream: the retention edge, then the empty-day check."""
     if not plates:
         return {"positions": [], "trips": []}
-    histories = plate_histories(conn, plates, day) if thresholds.enabled else ({}, {})
+    histories = plate_histories(load, plates, day) if thresholds.enabled else ({}, {})
     which = f"{plates[0]}" if len(plates) == 1 else f"{len(plates)} plates {plates[0]}..{plates[-1]}"
     out: dict[str, list[DayWarning | None]] = {}
     for stream, feed, history in zip(("positions", "trips"), feeds, histories, strict=True):
@@ -346,8 +339,8 @@ def _remove_corrected(positions: Stage, trips: Stage, plates: list[str], day: da
         return 0, 0
     start, end = day_bounds(day)
     scope = {"plates": plates, "day": day, "start": start, "end": end}
-    removed_positions = positions.delete_missing(sql.SQL(query("e_track/history_removable_positions")), scope)
-    removed_trips = trips.delete_missing(sql.SQL(query("e_track/history_removable_trips")), scope)
+    removed_positions = positions.delete_missing(statement("e_track/history_removable_positions"), scope)
+    removed_trips = trips.delete_missing(statement("e_track/history_removable_trips"), scope)
     return removed_positions, removed_trips
 
 
@@ -359,12 +352,8 @@ def load_routes(conn: Any, run: RunInfo, day: date) -> str:
     watermark to the day's end (the last local day fully loaded)."""
     progress = Progress(log, f"e_track routes {day.isoformat()}", unit="days")
     with open_load(conn, run) as load:
-        load.lock_source()
-        inserted, updated = compute_routes(conn, day)
-        load.count_merged(MergeResult(inserted, updated))
-        with conn.cursor() as cur:
-            cur.execute(query("e_track/routes_of_day"), {"day": day})
-            routes_total = int(cur.fetchone()[0])
+        inserted, updated = compute_routes(load, day)
+        ((routes_total,),) = load.query("e_track/routes_of_day", {"day": day})
         load.set_watermark(day_bounds(day)[1], stream="history")
         load.finish(requests=0, pages=0, retries=0, rows_received=routes_total)
     progress.step(1, rows=routes_total)

@@ -1,0 +1,1 @@
+    SELECT {name}, count(*) FROM {table} WHERE {where}

@@ -1,0 +1,1 @@
+    (SELECT count(*) = count(DISTINCT {key}) AND count(*) = count({key}) FROM {table}) AS {ok}

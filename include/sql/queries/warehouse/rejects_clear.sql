@@ -1,0 +1,2 @@
+-- Empty the rejection buffer once flushed. Composed: rejects.
+TRUNCATE {rejects}
