@@ -16,7 +16,7 @@ import tempfile
 import time
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
@@ -58,15 +58,23 @@ def etrac_source(base_url: str, login: str, password: str, day: date) -> Any:
     return positions, trips
 
 
-def with_password(url: str) -> str:
-    """dlt refuses a credential without a password; a trust-auth server never asks for it."""
+def credentials(url: str) -> dict[str, Any]:
+    """dlt's Postgres credentials for a libpq URL. dlt requires a host even where the URL gives a
+    socket directory in ``?host=`` (the embedded server, when the machine has no PostgreSQL),
+    and refuses a credential without a password, which a trust-auth server never asks for."""
     parts = urlsplit(url)
-    if parts.password is not None:
-        return url
-    netloc = f"{parts.username or 'postgres'}:unused@{parts.hostname}" + (
-        f":{parts.port}" if parts.port else ""
-    )
-    return urlunsplit(parts._replace(netloc=netloc))
+    socket_dir = parse_qs(parts.query).get("host")
+    found = {
+        "database": parts.path.lstrip("/") or "postgres",
+        "username": parts.username or "postgres",
+        "password": parts.password or "unused",
+        "host": parts.hostname or "localhost",
+        "port": parts.port or 5432,
+    }
+    if socket_dir:
+        # libpq takes a socket directory from the query, over the (placeholder) host.
+        found["query"] = {"host": socket_dir[0]}
+    return found
 
 
 def main() -> None:
@@ -75,7 +83,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-dlt-") as workdir:
         pipeline = dlt.pipeline(
             pipeline_name="etrac_bench",
-            destination=dlt.destinations.postgres(credentials=with_password(args["db_url"])),
+            destination=dlt.destinations.postgres(credentials=credentials(args["db_url"])),
             dataset_name="dlt_etrac",
             pipelines_dir=workdir,
         )
