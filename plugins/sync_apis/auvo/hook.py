@@ -24,8 +24,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 import requests
-from airflow.providers.http.hooks.http import HttpHook
 
+from sync_apis.api_hook import ApiHook
 from sync_apis.auvo.paging import LIST_ENVELOPE, Paginator, RepeatedPageError
 from sync_apis.auvo.token_cache import TokenCache, configured_cache, credential_key
 from sync_apis.http import (
@@ -137,7 +137,7 @@ class Listing:
         return self.paginator.total_items
 
 
-class AuvoHook(HttpHook):
+class AuvoHook(ApiHook):
     """Talks to Auvo API v2 through the ``auvo_api`` Connection."""
 
     conn_name_attr = "auvo_conn_id"
@@ -156,14 +156,16 @@ class AuvoHook(HttpHook):
         clock: Callable[[], float] = time.monotonic,
         worker_cache: TokenCache | Literal["configured"] | None = "configured",
     ) -> None:
-        super().__init__(method="GET", http_conn_id=auvo_conn_id)
+        super().__init__(
+            auvo_conn_id,
+            method="GET",
+            policy=policy or DEFAULT_POLICY,
+            pacer=pacer,
+            logger=logger or log,
+            sleep=sleep,
+        )
         self.auvo_conn_id = auvo_conn_id
-        self.policy = policy or DEFAULT_POLICY
-        self.pacer = pacer
-        self._logger = logger or log
-        self._sleep = sleep
         self._clock = clock
-        self._client: HttpClient | None = None
         self._login_client: HttpClient | None = None
         self._credentials: tuple[str, str] | None = None
         self._token: str | None = None
@@ -173,36 +175,26 @@ class AuvoHook(HttpHook):
 
     # -- session --------------------------------------------------------------------------
 
-    @property
-    def client(self) -> HttpClient:
-        """The shared HttpClient, built on first use (one session, one connection pool)."""
-        if self._client is None:
-            session = self.get_conn()
-            # HttpHook puts login/password on the session as Basic auth; Auvo authenticates by
-            # bearer token only, so the apiKey/apiToken must not ride along on every request.
-            session.auth = None
-            conn = self.get_connection(self.auvo_conn_id)
-            api_key, api_token = conn.login or "", conn.password or ""
-            if not api_key or not api_token:
-                raise ApiError(
-                    f"Connection {self.auvo_conn_id!r} needs login (apiKey) and password (apiToken)"
-                )
-            mask_secret(api_key)
-            mask_secret(api_token)
-            self._credentials = (api_key, api_token)
-            common: dict[str, Any] = {
-                "logger": self._logger,
-                "pacer": self.pacer,
-                "sleep": self._sleep,
-                "connection": self.auvo_conn_id,
-            }
-            self._client = HttpClient(
-                session, self.base_url, self.policy, classify=classify, reauth=self.login, **common
-            )
-            self._login_client = HttpClient(
-                session, self.base_url, self.policy, classify=classify_login, **common
-            )
-        return self._client
+    def _open(self, session: requests.Session) -> HttpClient:
+        """Two clients over the one session: the API's (bearer token, renewed on a 401) and the
+        login's (its own reading of answers)."""
+        # HttpHook puts login/password on the session as Basic auth; Auvo authenticates by
+        # bearer token only, so the apiKey/apiToken must not ride along on every request.
+        session.auth = None
+        conn = self.get_connection(self.auvo_conn_id)
+        api_key, api_token = conn.login or "", conn.password or ""
+        if not api_key or not api_token:
+            raise ApiError(f"Connection {self.auvo_conn_id!r} needs login (apiKey) and password (apiToken)")
+        mask_secret(api_key)
+        mask_secret(api_token)
+        self._credentials = (api_key, api_token)
+        options = self._client_options()
+        self._login_client = HttpClient(
+            session, self.base_url, self.policy, classify=classify_login, **options
+        )
+        return HttpClient(
+            session, self.base_url, self.policy, classify=classify, reauth=self.login, **options
+        )
 
     @property
     def stats(self) -> RequestStats:
@@ -211,13 +203,10 @@ class AuvoHook(HttpHook):
         assert self._login_client is not None
         return client.stats + self._login_client.stats
 
-    def close(self) -> None:
-        """Close the HTTP session (shared by both clients); the next request opens a new one."""
-        if self._client is not None:
-            self._client.session.close()
-            self._client = None
-            self._login_client = None
-            self._token = None
+    def _closed(self) -> None:
+        # Both clients shared the closed session; the token goes with them.
+        self._login_client = None
+        self._token = None
 
     # -- auth -----------------------------------------------------------------------------
 

@@ -27,8 +27,8 @@ from datetime import date
 from typing import Any
 
 import requests
-from airflow.providers.http.hooks.http import HttpHook
 
+from sync_apis.api_hook import ApiHook
 from sync_apis.etrac import streams
 from sync_apis.etrac.parse import api_date, api_trip_date, envelope_problem, error_message, records_of
 from sync_apis.http import (
@@ -38,7 +38,6 @@ from sync_apis.http import (
     HttpClient,
     HttpPolicy,
     Pacer,
-    RequestStats,
     Verdict,
     mask_secret,
 )
@@ -131,7 +130,7 @@ def classify(response: requests.Response, payload: Any) -> Verdict:
     return "fail"
 
 
-class EtracHook(HttpHook):
+class EtracHook(ApiHook):
     """Domain methods over the e-Track API: ``latest()``, ``history(plate, day)``, ``trips(plate, day)``."""
 
     conn_name_attr = "etrac_conn_id"
@@ -148,49 +147,25 @@ class EtracHook(HttpHook):
         logger: logging.Logger | Any | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        super().__init__(method="POST", http_conn_id=etrac_conn_id)
-        self.policy = policy or DEFAULT_POLICY
-        self._pacer = pacer
-        self._logger = logger
-        self._sleep = sleep
-        self._client: HttpClient | None = None
+        super().__init__(
+            etrac_conn_id,
+            method="POST",
+            policy=policy or DEFAULT_POLICY,
+            pacer=pacer,
+            logger=logger,
+            sleep=sleep,
+        )
         self.no_data_answers = 0
 
-    @property
-    def client(self) -> HttpClient:
-        """The HttpClient over one session, built on first use (never at DAG parse time)."""
-        if self._client is None:
-            connection = self.get_connection(self.http_conn_id)
-            # Airflow masks the password; the e-mail identifies the account and is masked too.
-            mask_secret(connection.login)
-            mask_secret(connection.password)
-            session = self.get_conn()  # Basic auth from login/password; sets self.base_url
-            session.headers.setdefault("Accept", "application/json")
-            kwargs: dict[str, Any] = {}
-            if self._sleep is not None:
-                kwargs["sleep"] = self._sleep
-            self._client = HttpClient(
-                session,
-                self.base_url,
-                self.policy,
-                classify=classify,
-                logger=self._logger or self.log,
-                pacer=self._pacer,
-                connection=self.http_conn_id,
-                **kwargs,
-            )
-        return self._client
-
-    @property
-    def stats(self) -> RequestStats:
-        """What this hook's requests cost so far (a snapshot: requests, retries, waits)."""
-        return self.client.stats.copy()
-
-    def close(self) -> None:
-        """Close the HTTP session; the next request opens a new one."""
-        if self._client is not None:
-            self._client.session.close()
-            self._client = None
+    def _open(self, session: requests.Session) -> HttpClient:
+        """Basic auth from the connection's login/password (``HttpHook.get_conn`` puts them on
+        the session); e-Track's answers read by ``classify``."""
+        connection = self.get_connection(self.http_conn_id)
+        # Airflow masks the password; the e-mail identifies the account and is masked too.
+        mask_secret(connection.login)
+        mask_secret(connection.password)
+        session.headers.setdefault("Accept", "application/json")
+        return HttpClient(session, self.base_url, self.policy, classify=classify, **self._client_options())
 
     def _records(self, endpoint: str, body: dict[str, Any] | None) -> list[dict[str, Any]]:
         """The endpoint's records; [] only for the API's own "no data" answers."""
